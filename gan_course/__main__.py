@@ -1,0 +1,86 @@
+"""Command line: `python -m gan_course train | sample | data`. It parses arguments and calls the library.
+
+User errors (bad arguments, missing data, unwritable folders) print one message and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from gan_course.errors import CourseError
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    from gan_course.training import course_default
+
+    default = course_default()
+    p = argparse.ArgumentParser(prog="python -m gan_course", description="Train and sample the course's GANs on MNIST.")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a GAN and write weights, samples, history and a grid into --out")
+    t.add_argument("--model", choices=("mlp", "dcgan"), default=default.model.model)
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=positive_float, help="passes over the data")
+    budget.add_argument("--steps", type=positive_int, help="discriminator steps")
+    budget.add_argument("--seconds", type=positive_float, help=f"wall-clock training budget (default {default.seconds:g})")
+    t.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: the course's)")
+    t.add_argument("--batch-size", type=positive_int, default=default.batch_size)
+    t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--threads", type=positive_int, help="CPU threads (default: the cores available)")
+    t.add_argument("--data", help="folder holding MNIST/raw/ (default: $GAN_COURSE_DATA, else ./data)")
+    t.add_argument("--out", default="runs/default", help="output folder (default runs/default)")
+    t.add_argument("--samples", type=positive_int, default=2000, help="digits to write to samples.pt")
+    t.add_argument("--no-meter", action="store_true", help="skip the digit meter's summary")
+    s = sub.add_parser("sample", help="draw digits from a trained generator")
+    s.add_argument("--checkpoint", required=True, help="generator.pt written by train")
+    s.add_argument("--out", required=True, help="output folder for samples.pt and grid.png")
+    s.add_argument("--samples", type=positive_int, default=2000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="auto")
+    d = sub.add_parser("data", help="download MNIST into ./data if needed, then check the files")
+    d.add_argument("--data", help="folder holding MNIST/raw/ (default: $GAN_COURSE_DATA, else ./data)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from gan_course import cli
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torchvision/torch chatter; our health warnings are printed
+            return {"train": cli.train, "sample": cli.sample, "data": cli.data}[args.command](args)
+    except CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

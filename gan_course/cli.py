@@ -1,0 +1,107 @@
+"""What the command line does (`python -m gan_course ...`), as plain functions over the library."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from gan_course.checkpoint import atomic_save, atomic_write_json, load_generator, save_generator
+from gan_course.data import data_root, load_mnist, normalise, verify_files
+from gan_course.device import get_device, set_threads
+from gan_course.errors import CourseError
+from gan_course.models import sample_noise
+from gan_course.seeding import seed_everything
+from gan_course import training
+from gan_course.training import course_default, generate
+from gan_course.visualisation import save_grid
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after, when the output folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise CourseError(f"Cannot write to the output folder {folder}: {err.strerror or err}. Choose another with --out.") from err
+
+
+def write_samples(generator, latent_dim: int, n: int, seed: int, out: Path, title: str) -> torch.Tensor:
+    """samples.pt: (n, 1, 28, 28) float32 in [-1, 1] from noise seeded by `seed`; grid.png of the first 64."""
+    device = next(generator.parameters()).device
+    z = sample_noise(n, latent_dim, torch.Generator().manual_seed(seed), device)
+    samples = torch.cat([generate(generator, chunk) for chunk in z.split(500)])
+    atomic_save(samples, out / "samples.pt")
+    save_grid(samples[:64], out / "grid.png", title=title)
+    return samples
+
+
+def train(args: argparse.Namespace) -> int:
+    device = get_device(args.device)
+    threads = set_threads(args.threads) if device.type == "cpu" else None
+    out = Path(args.out)
+    check_writable(out)
+    config = course_default(args.model)
+    config.batch_size, config.k = args.batch_size, args.k
+    if args.lr is not None:
+        config.lr_g = config.lr_d = args.lr
+    if args.epochs or args.steps or args.seconds:
+        config.epochs, config.steps, config.seconds = args.epochs, args.steps, args.seconds
+    rng = seed_everything(args.seed)
+    images = normalise(load_mnist(args.data)[0])
+    meter = None if args.no_meter else _meter(args.data)
+    print(f"Training the {config.model.model} GAN on {len(images):,} digits on {device}"
+          + (f" ({threads} threads)" if threads else "") + f", budget: {_budget_text(config)}")
+    result = training.train(config, images, device, rng=rng)
+    history = result.history
+    save_generator(result.generator, config.model, out / "generator.pt")
+    atomic_write_json({"config": config.to_dict(), "history": history.to_dict()}, out / "history.json")
+    samples = write_samples(result.generator, config.model.latent_dim, args.samples, args.seed, out,
+                            f"{config.model.model} GAN after {history.step[-1]} steps")
+    for message in history.warnings:
+        print(f"warning: {message}")
+    seconds = history.seconds[-1]
+    summary = f"{'Interrupted' if history.interrupted else 'Trained'} {history.step[-1]:,} steps in {seconds:.1f} s ({1000 * seconds / history.step[-1]:.1f} ms/step)"
+    if meter is not None:
+        summary += f"; digit meter: {meter.score(samples).summary()}"
+    print(f"{summary}; wrote {out}/generator.pt, samples.pt, history.json, grid.png")
+    return 0
+
+
+def _meter(root):
+    from gan_course.quality import load_meter
+
+    return load_meter(root)
+
+
+def _budget_text(config) -> str:
+    parts = [f"{v:g} {k}" for k, v in (("epochs", config.epochs), ("steps", config.steps), ("seconds", config.seconds)) if v]
+    return ", ".join(parts)
+
+
+def sample(args: argparse.Namespace) -> int:
+    device = get_device(args.device)
+    out = Path(args.out)
+    check_writable(out)
+    generator, config = load_generator(args.checkpoint, device)
+    write_samples(generator, config.latent_dim, args.samples, args.seed, out, f"{config.model} GAN samples")
+    print(f"Wrote {args.samples} samples to {out}/samples.pt and the first 64 to {out}/grid.png")
+    return 0
+
+
+def data(args: argparse.Namespace) -> int:
+    root = data_root(args.data)
+    images, labels = load_mnist(args.data)
+    checks = verify_files(args.data)
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise CourseError(f"{', '.join(bad)} in {root / 'MNIST' / 'raw'} failed the md5 check: the files are corrupt. "
+                          "Delete them and run this again to download them afresh.")
+    split = "training" if len(images) == 60000 else "test"
+    print(f"MNIST ready in {root.resolve()}: {len(images):,} {split} digits; "
+          f"{len(checks)} .gz file(s) match torchvision's md5s" + (" (uncompressed files only)" if not checks else ""))
+    return 0

@@ -1,0 +1,58 @@
+"""Binary cross-entropy, the two players' losses and their optimizers (notebook 04).
+
+The discriminator D outputs a logit; D(x) = sigmoid(logit) is its belief that x is real.
+    D maximises  log D(x) + log(1 - D(G(z)))   -> BCE with targets real = 1, fake = 0
+    G minimises  -log D(G(z))                   -> BCE of D(G(z)) against the *real* label
+The second line is the non-saturating generator loss: log(1 - D(G(z))) has almost no
+gradient when D confidently rejects fakes, which is exactly where G starts.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan_course.errors import CourseError
+
+REAL, FAKE = 1.0, 0.0
+
+
+def bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of raw scores against 0/1 targets: -[t log s + (1-t) log(1-s)], s = sigmoid."""
+    return F.binary_cross_entropy_with_logits(logits, targets)
+
+
+def targets_like(logits: torch.Tensor, value: float) -> torch.Tensor:
+    """A target tensor shaped like `logits`, filled with REAL (1) or FAKE (0)."""
+    return torch.full_like(logits, value)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss on real, loss on fake): real images should score 1, generated ones 0. D's loss is their sum."""
+    return bce(real_logits, targets_like(real_logits, REAL)), bce(fake_logits, targets_like(fake_logits, FAKE))
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating loss -log D(G(z)): the fakes scored against the *real* label."""
+    return bce(fake_logits, targets_like(fake_logits, REAL))
+
+
+def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The original minimax loss log(1 - D(G(z))), for comparison only: it stalls early in training."""
+    return -bce(fake_logits, targets_like(fake_logits, FAKE))
+
+
+def make_optimizers(generator: nn.Module, discriminator: nn.Module, lr_g: float = 2e-4, lr_d: float = 2e-4,
+                    betas: tuple[float, float] = (0.5, 0.999)) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """One Adam per network, each over that network's parameters only: (opt_g, opt_d)."""
+    for name, lr in (("generator learning rate", lr_g), ("discriminator learning rate", lr_d)):
+        check_learning_rate(lr, name)
+    return (torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas),
+            torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas))
+
+
+def check_learning_rate(lr: float, name: str = "learning rate") -> None:
+    """Raise a `CourseError` unless 0 < lr <= 1 (GAN learning rates are usually 1e-4 to 1e-3)."""
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not 0 < lr <= 1 or lr != lr:
+        raise CourseError(f"{name} must be a number in (0, 1]; got {lr!r}. GANs usually train with 1e-4 to 1e-3.")

@@ -1,0 +1,161 @@
+"""The two GANs of the course: an MLP pair and a DCGAN pair for 28x28 digits (notebook 03).
+
+Discriminators return raw scores (logits), not probabilities: the losses apply the
+sigmoid inside `binary_cross_entropy_with_logits`, which is the numerically safe form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from gan_course.errors import CourseError
+
+MODELS = ("mlp", "dcgan")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a generator/discriminator pair (stored in checkpoints)."""
+
+    model: str = "mlp"
+    latent_dim: int = 64
+    g_hidden: tuple[int, ...] = (256, 512)  # MLP generator widths
+    d_hidden: tuple[int, ...] = (256,)  # MLP discriminator widths: deliberately smaller
+    ngf: int = 32  # DCGAN generator feature maps
+    ndf: int = 32  # DCGAN discriminator feature maps
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise CourseError(f"Unknown model {self.model!r}; choose one of {', '.join(MODELS)}.")
+        if not isinstance(self.latent_dim, int) or self.latent_dim < 1:
+            raise CourseError(f"latent_dim must be a positive integer; got {self.latent_dim!r}.")
+        self.g_hidden, self.d_hidden = tuple(self.g_hidden), tuple(self.d_hidden)
+        if any(w < 1 for w in (*self.g_hidden, *self.d_hidden, self.ngf, self.ndf)):
+            raise CourseError("layer widths must be positive integers.")
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+class MLPGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, 1, 28, 28) in [-1, 1]: Linear + BatchNorm + LeakyReLU blocks, Tanh out."""
+
+    def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (256, 512)):
+        super().__init__()
+        self.latent_dim = latent_dim
+        layers, width = [], latent_dim
+        for i, out in enumerate(hidden):
+            layers.append(nn.Linear(width, out))
+            if i > 0:  # no BatchNorm straight on the noise
+                layers.append(nn.BatchNorm1d(out))  # BatchNorm1d(n, 0.8) would set eps, not momentum
+            layers.append(nn.LeakyReLU(0.2))
+            width = out
+        layers += [nn.Linear(width, 28 * 28), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = z.flatten(1)  # accept (B, latent_dim) or DCGAN-style (B, latent_dim, 1, 1)
+        if z.shape[1] != self.latent_dim:
+            raise CourseError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
+        return self.net(z).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
+
+
+class MLPDiscriminator(nn.Module):
+    """images (B, 1, 28, 28) -> logits (B,): Linear + LeakyReLU(0.2) blocks, one raw score out."""
+
+    def __init__(self, hidden: tuple[int, ...] = (256,)):
+        super().__init__()
+        layers, width = [], 28 * 28
+        for out in hidden:
+            layers += [nn.Linear(width, out), nn.LeakyReLU(0.2)]
+            width = out
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        check_image_batch(images)
+        return self.net(images.flatten(1)).squeeze(1)  # (B,)
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, 1, 28, 28): transposed convolutions + BatchNorm + ReLU, Tanh out."""
+
+    def __init__(self, latent_dim: int = 64, ngf: int = 32):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim, ngf * 4, 7, 1, 0, bias=False),  # (ngf*4) x 7 x 7
+            nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (ngf*2) x 14 x 14
+            nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False),  # 1 x 28 x 28
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.flatten(1).shape[1] != self.latent_dim:
+            raise CourseError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
+        return self.net(z.reshape(len(z), self.latent_dim, 1, 1))  # (B, 1, 28, 28)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (B, 1, 28, 28) -> logits (B,): strided convolutions + LeakyReLU(0.2)."""
+
+    def __init__(self, ndf: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),  # ndf x 14 x 14
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (ndf*2) x 7 x 7
+            nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, 7, 1, 0, bias=False),  # 1 x 1 x 1
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        check_image_batch(images)
+        return self.net(images).flatten()  # (B,)
+
+
+def check_image_batch(images: torch.Tensor) -> None:
+    """Raise a `CourseError` unless `images` is (B, 1, 28, 28)."""
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        hint = " Add a channel with images.unsqueeze(1)." if images.dim() == 3 else ""
+        raise CourseError(f"images must have shape (B, 1, 28, 28); got {tuple(images.shape)}.{hint}")
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's init, for `model.apply(dcgan_init)`: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def build_models(config: ModelConfig | None = None, device: torch.device | str = "cpu") -> tuple[nn.Module, nn.Module]:
+    """Return (generator, discriminator) for `config`, initialised and moved to `device`."""
+    config = config or ModelConfig()
+    if config.model == "mlp":
+        generator = MLPGenerator(config.latent_dim, config.g_hidden)
+        discriminator = MLPDiscriminator(config.d_hidden)
+    else:
+        generator = DCGANGenerator(config.latent_dim, config.ngf)
+        discriminator = DCGANDiscriminator(config.ndf)
+        generator.apply(dcgan_init)
+        discriminator.apply(dcgan_init)
+    return generator.to(device), discriminator.to(device)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def sample_noise(n: int, latent_dim: int, rng: torch.Generator | None = None,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """z: (n, latent_dim) float32 ~ N(0, 1), drawn on the CPU from `rng` (reproducible on any device)."""
+    if not isinstance(n, int) or n < 1:
+        raise CourseError(f"number of samples must be a positive integer; got {n!r}.")
+    return torch.randn(n, latent_dim, generator=rng).to(device)

@@ -1,0 +1,115 @@
+"""Figures of the course: digit grids, loss curves, D(x)/D(G(z)), real vs fake, snapshots (notebooks 02-06).
+
+Every helper returns its `Figure` and accepts `ax=` to draw into an existing one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import matplotlib
+
+if not os.environ.get("MPLBACKEND") and "ipykernel" not in __import__("sys").modules:
+    matplotlib.use("Agg")  # no display outside notebooks; a notebook keeps its inline backend
+import matplotlib.pyplot as plt
+import torch
+from torchvision.utils import make_grid
+
+from gan_course.checkpoint import atomic_write
+from gan_course.data import denormalise
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
+    """images (B, 1, 28, 28) in [-1, 1] -> one (H, W) picture in [0, 1] with a 2-pixel border."""
+    nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
+    return make_grid(denormalise(images.detach().cpu()), nrow=nrow, padding=2, pad_value=1.0)[0]
+
+
+def show_grid(images: torch.Tensor, title: str = "", nrow: int | None = None, labels=None, ax=None,
+              figsize=(5, 5)):
+    """A grid of digits (B, 1, 28, 28) in [-1, 1], grey on black; `labels` (B,) are written under the title."""
+    fig, ax = _axes(ax, figsize)
+    ax.imshow(grid_image(images, nrow), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if labels is not None:
+        nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
+        rows = [" ".join(str(int(v)) for v in labels[i:i + nrow]) for i in range(0, len(labels), nrow)]
+        title = f"{title}\nlabels, row by row: " + " | ".join(rows) if len(rows) <= 2 else title
+    ax.set_title(title)
+    return fig
+
+
+def show_labelled_digits(images: torch.Tensor, labels: torch.Tensor, ncols: int = 8, title: str = "Real MNIST digits"):
+    """Each digit (B, 1, 28, 28) in [-1, 1] in its own panel, its label above it."""
+    rows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(rows, ncols, figsize=(1.2 * ncols, 1.35 * rows + 0.5), squeeze=False)
+    for ax, i in zip(axes.flat, range(rows * ncols)):
+        ax.set_axis_off()
+        if i < len(images):
+            ax.imshow(denormalise(images[i, 0]), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"label {int(labels[i])}", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def save_grid(images: torch.Tensor, path, title: str = "") -> None:
+    """Save a digit grid as a PNG, atomically."""
+    fig = show_grid(images, title)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
+
+
+def plot_losses(history, ax=None, figsize=(7, 4)):
+    """Discriminator and generator losses per step."""
+    fig, ax = _axes(ax, figsize)
+    ax.plot(history.step, history.loss_d, label="discriminator", linewidth=1)
+    ax.plot(history.step, history.loss_g, label="generator", linewidth=1)
+    ax.set(title="Losses", xlabel="step", ylabel="BCE loss")
+    ax.legend()
+    return fig
+
+
+def plot_d_outputs(history, ax=None, figsize=(7, 4)):
+    """D(x) on real images and D(G(z)) before/after D's step; 0.5 is 'cannot tell'."""
+    fig, ax = _axes(ax, figsize)
+    ax.plot(history.step, history.d_x, label="D(x), real", linewidth=1)
+    ax.plot(history.step, history.d_g_z1, label="D(G(z)) before D step", linewidth=1)
+    ax.plot(history.step, history.d_g_z2, label="D(G(z)) after D step", linewidth=1, alpha=0.7)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set(title="What the discriminator believes", xlabel="step", ylabel="probability 'real'", ylim=(0, 1))
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def show_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, title: str = "", figsize=(10, 5)):
+    """Real digits next to generated ones, both (B, 1, 28, 28) in [-1, 1]."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
+    show_grid(real, "Real", ax=left)
+    show_grid(fake, "Generated", ax=right)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def show_snapshots(snapshots, n: int = 16, max_panels: int = 6, figsize=None):
+    """The same fixed noise through G over time: up to `max_panels` snapshots (step, images) in a row."""
+    if not snapshots:
+        raise ValueError("no snapshots to show: train for at least snapshot_every steps first.")
+    pick = [snapshots[round(i * (len(snapshots) - 1) / max(1, max_panels - 1))] for i in range(min(max_panels, len(snapshots)))]
+    fig, axes = plt.subplots(1, len(pick), figsize=figsize or (2.4 * len(pick), 2.9), squeeze=False)
+    for ax, (step, images) in zip(axes[0], pick):
+        show_grid(images[:n], f"step {step}", ax=ax)
+    fig.suptitle("The same fixed noise through the generator over time")
+    fig.tight_layout()
+    return fig
