@@ -90,10 +90,13 @@ def download_mnist(root: Path) -> None:
     try:
         MNIST(str(root), train=True, download=True)
     except (RuntimeError, OSError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        # torchvision lists each mirror it tried; the last line holds the underlying cause
+        cause = (lines[-1] if lines else type(err).__name__).rstrip(":.")
         raise CourseError(
-            f"Could not download MNIST into {root.resolve()}: {first_line}. "
-            f"Check the network and run again (the download resumes), or {FIX[0].lower() + FIX[1:]}"
+            f"Could not download MNIST into {root.resolve()} (last error: {cause}). "
+            f"Check the network and run again (files already fetched are kept), or set {ENV_VAR} (or --data) "
+            "to a folder that holds MNIST/raw/ with the IDX files."
         ) from err
 
 
@@ -192,15 +195,15 @@ def check_batch_size(batch_size: int, n: int) -> None:
         raise CourseError(f"batch size {batch_size} is larger than the data ({n} images). Use --batch-size {min(n, 64)} or less.")
 
 
-def check_images(images: torch.Tensor) -> None:
+def check_images(images: torch.Tensor, size: int = 28) -> None:
     """Catch the classic data mistakes before training: wrong shape, channels or range.
 
-    images: (B, 1, 28, 28) float, expected in [-1, 1] to match the generator's Tanh.
+    images: (B, 1, size, size) float, expected in [-1, 1] to match the generator's Tanh.
     """
-    if images.dim() != 4 or images.shape[1:] != (1, 28, 28):
+    if images.dim() != 4 or images.shape[1:] != (1, size, size):
         hint = " A Normalize with three means/stds turns one-channel MNIST into three channels; use Normalize((0.5,), (0.5,))." if images.dim() == 4 and images.shape[1] == 3 else ""
         hint = hint or (" Add a channel with images.unsqueeze(1)." if images.dim() == 3 else "")
-        raise CourseError(f"images must have shape (B, 1, 28, 28); got {tuple(images.shape)}.{hint}")
+        raise CourseError(f"images must have shape (B, 1, {size}, {size}); got {tuple(images.shape)}.{hint}")
     low, high = float(images.min()), float(images.max())
     if high > 1.001 or low < -1.001:
         raise CourseError(

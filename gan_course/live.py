@@ -33,8 +33,11 @@ def check_settings(epochs: int, lr: float, model: str = "mlp", k: int = 1) -> No
 class Dashboard:
     """One figure, redrawn in place at most every `every_s` seconds: losses, D outputs, the fixed-noise grid, the meter."""
 
-    def __init__(self, meter=None, every_s: float = 3.0, n_meter: int = 500):
+    def __init__(self, meter=None, every_s: float = 3.0, n_meter: int = 500, widget: bool = False):
         self.meter, self.every_s, self.n_meter = meter, every_s, n_meter
+        # Inside an ipywidgets.Output (the Train button) JupyterLab drops display updates, so the first
+        # picture would stay; widget=True redraws an ipywidgets.Image instead.
+        self.widget = widget
         self.handle, self.last, self.readings = None, 0.0, []  # readings: (step, Quality)
         self.z_meter = None  # the meter's own fixed noise, made on first use with its own seed
 
@@ -51,11 +54,27 @@ class Dashboard:
         fig = self.figure(result)
         from IPython.display import display
 
-        if self.handle is None:
+        if self.widget:
+            self.show_in_widget(fig)
+        elif self.handle is None:
             self.handle = display(fig, display_id=True)
         else:
             self.handle.update(fig)
         plt.close(fig)
+
+    def show_in_widget(self, fig) -> None:
+        import io
+
+        import ipywidgets as w
+        from IPython.display import display
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight")
+        if self.handle is None:
+            self.handle = w.Image(value=buffer.getvalue(), format="png")
+            display(self.handle)
+        else:
+            self.handle.value = buffer.getvalue()
 
     def figure(self, result: TrainResult):
         history, (step, images) = result.history, result.history.snapshots[-1]
@@ -83,16 +102,18 @@ class Dashboard:
 
 
 def train_and_show(images: torch.Tensor, epochs: int, lr: float, model: str = "mlp", k: int = 1, meter=None,
-                   seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> TrainResult:
+                   seed: int = 0, device: torch.device | str = "cpu", progress: bool = True,
+                   widget: bool = False) -> TrainResult:
     """Train the course default for `epochs` at learning rate `lr` (both networks), with a live dashboard.
 
     images: (N, 1, 28, 28) in [-1, 1]. Prints a one-line summary naming the settings used.
+    widget=True draws the dashboard as an ipywidgets.Image (needed inside an ipywidgets.Output).
     """
     check_settings(epochs, lr, model, k)
     config = course_default(model)
     config.epochs, config.seconds, config.lr_g, config.lr_d, config.k = epochs, None, lr, lr, k
     rng = seed_everything(seed)
-    dashboard = Dashboard(meter)
+    dashboard = Dashboard(meter, widget=widget)
     result = train(config, images, device, rng=rng, callback=dashboard, progress=progress)
     dashboard(result, force=True)
     history = result.history
@@ -130,7 +151,7 @@ def training_controls(images: torch.Tensor, epochs: int, lr: float, meter=None, 
         with output:
             try:
                 values = {name: s.value for name, s in sliders.items()}
-                result = train_and_show(images, meter=meter, device=device, **values)
+                result = train_and_show(images, meter=meter, device=device, widget=True, **values)
                 if on_result is not None:
                     on_result(result)
             except CourseError as err:

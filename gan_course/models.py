@@ -6,7 +6,7 @@ sigmoid inside `binary_cross_entropy_with_logits`, which is the numerically safe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn

@@ -63,7 +63,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Fréchet distance between Gaussians fitted to feature rows a (N, F) and b (M, F)."""
     a, b = a.double(), b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))  # (F, F), also for F = 1
     vals, vecs = torch.linalg.eigh(cov_a)
     sqrt_a = vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
     # Tr(sqrt(A B)) = sum of sqrt of the eigenvalues of sqrt(A) B sqrt(A), a symmetric matrix
@@ -141,7 +141,7 @@ def load_meter(root=None, verbose: bool = True) -> DigitMeter:
             classifier = DigitClassifier()
             classifier.load_state_dict(saved["state_dict"])
             return DigitMeter(classifier, saved["real_features"], saved["accuracy"])
-        except (RuntimeError, KeyError, OSError, EOFError):
+        except Exception:  # torch raises several types for a broken file (UnpicklingError for garbage)
             pass  # a stale or broken cache is simply rebuilt
     if verbose:
         print(f"Training the digit meter on {len(images)} real digits (once; cached in {path.parent}) ...")

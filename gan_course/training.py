@@ -182,14 +182,14 @@ def _budget(config: TrainConfig, n_images: int) -> int | None:
 
 def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str = "cpu",
           rng: torch.Generator | None = None, callback=None, progress: bool = True,
-          models: tuple[nn.Module, nn.Module] | None = None) -> TrainResult:
+          models: tuple[nn.Module, nn.Module] | None = None, on_step=None) -> TrainResult:
     """Train a GAN on `images` (N, 1, 28, 28) in [-1, 1] until the budget runs out or Ctrl-C.
 
     `callback(result)` is called after each snapshot (every `snapshot_every` steps) and
-    at the end. Ctrl-C (or the notebook's stop button) ends the run early, keeping the
+    at the end; `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or the notebook's stop button) ends the run early, keeping the
     history, the last snapshot and usable models.
     """
-    check_images(images[:256])
+    check_images(images[:256], size=images.shape[-1] if models else 28)  # own models may use other sizes
     config.validate(len(images))
     device = torch.device(device)
     generator, discriminator = models or build_models(config.model, device)
@@ -207,6 +207,8 @@ def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str 
                 _check_finite(stats, step, config)
                 result.history.append(step, elapsed, stats)
                 bar.update(1)
+                if on_step is not None:
+                    on_step(result)
                 done = (max_steps is not None and step >= max_steps) or (config.seconds is not None and elapsed >= config.seconds)
                 if step % config.snapshot_every == 0 or done:
                     _snapshot(result, step, callback, bar)

@@ -106,7 +106,8 @@ def show_snapshots(snapshots, n: int = 16, max_panels: int = 6, figsize=None):
     """The same fixed noise through G over time: up to `max_panels` snapshots (step, images) in a row."""
     if not snapshots:
         raise ValueError("no snapshots to show: train for at least snapshot_every steps first.")
-    pick = [snapshots[round(i * (len(snapshots) - 1) / max(1, max_panels - 1))] for i in range(min(max_panels, len(snapshots)))]
+    panels = min(max_panels, len(snapshots))  # spread over the panels actually drawn: first to last
+    pick = [snapshots[round(i * (len(snapshots) - 1) / max(1, panels - 1))] for i in range(panels)]
     fig, axes = plt.subplots(1, len(pick), figsize=figsize or (2.4 * len(pick), 2.9), squeeze=False)
     for ax, (step, images) in zip(axes[0], pick):
         show_grid(images[:n], f"step {step}", ax=ax)

@@ -19,8 +19,8 @@ PY="$VENV/bin/python"
 stamp="$VENV/.gan-course-installed"
 want="$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$TORCH_BUILD"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "==> installing the pinned packages (requirements.txt, torch build: $TORCH_BUILD)"
-  "$PY" -m pip install --quiet --upgrade pip
+  echo "==> installing the pinned packages (requirements.txt, torch build: $TORCH_BUILD; minutes the first time)"
+  "$PY" -m pip install --quiet --no-cache-dir --upgrade pip
   if [ "$TORCH_BUILD" = cpu ]; then
     # Same versions, CPU-only wheels: ~0.2 GB instead of ~3 GB. --extra-index-url keeps PyPI for everything else.
     versions="$(grep -E '^(torch|torchvision)==' requirements.txt | sed 's/$/+cpu/')"
