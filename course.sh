@@ -7,6 +7,11 @@
 # Settings: GAN_COURSE_DATA=DIR reads MNIST from DIR/MNIST/raw instead of downloading into ./data.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Notebook kernels run in notebooks/: make a relative data folder absolute before anything starts one.
+if [ -n "${GAN_COURSE_DATA:-}" ] && [ -d "$GAN_COURSE_DATA" ]; then
+  GAN_COURSE_DATA="$(cd "$GAN_COURSE_DATA" && pwd)"
+  export GAN_COURSE_DATA
+fi
 command="${1:-lab}"
 [ $# -gt 0 ] && shift
 case "$command" in

@@ -153,7 +153,7 @@ class MNISTDigits(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int):
-        image = Image.fromarray(self.images[i].numpy(), mode="L")
+        image = Image.fromarray(self.images[i].numpy())  # uint8 (28, 28) -> a greyscale "L" image
         return self.transform(image), int(self.labels[i])
 
 

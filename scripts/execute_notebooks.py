@@ -13,6 +13,7 @@ match what CI re-computes.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+RAISES = "NBVAL_RAISES_EXCEPTION"
 
 
 def strip_widgets(nb: nbformat.NotebookNode) -> None:
@@ -39,7 +41,20 @@ def execute(source: Path, timeout: int = 900) -> Path:
     nb = jupytext.read(source)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
+    # nbclient stops at the first error unless a cell is tagged raises-exception; the course marks its
+    # error demos with nbval's comment instead, so tag those cells while executing, then check they raised.
+    demos = [c for c in nb.cells if c.cell_type == "code"
+             and any(line.strip().startswith("#") and line.strip().lstrip("#").strip() == RAISES
+                     for line in c.source.splitlines())]
+    for cell in demos:
+        cell.metadata.setdefault("tags", []).append("raises-exception")
     client.execute()
+    for cell in demos:
+        cell.metadata["tags"].remove("raises-exception")
+        if not cell.metadata["tags"]:
+            del cell.metadata["tags"]
+        if not any(o.output_type == "error" for o in cell.outputs):
+            raise RuntimeError(f"{source.name}: a cell marked {RAISES} did not raise:\n{cell.source}")
     strip_widgets(nb)
     target = source.with_suffix(".ipynb")
     tmp = target.with_suffix(".ipynb.tmp")
@@ -49,6 +64,9 @@ def execute(source: Path, timeout: int = 900) -> Path:
 
 
 def main(paths: list[str]) -> int:
+    # the kernel runs in notebooks/, so a relative data folder given from the repo root must be made absolute
+    if os.environ.get("GAN_COURSE_DATA"):
+        os.environ["GAN_COURSE_DATA"] = str(Path(os.environ["GAN_COURSE_DATA"]).resolve())
     sources = [Path(p).resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
     for source in sources:
         if source.suffix != ".py":

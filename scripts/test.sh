@@ -4,6 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${GAN_COURSE_VENV:-.venv}/bin/python"
-export MPLBACKEND=Agg
 exec "$PY" -m pytest tests notebooks --nbval --nbval-current-env \
   --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout 600 "$@"

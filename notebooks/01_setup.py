@@ -1,0 +1,257 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Setup: seeding and the device
+#
+# **What you will learn**
+# - why a course seeds its random numbers, and how one call, `seed_everything`, seeds all of them;
+# - how to check that seeding works: the same seed gives the same numbers, another seed different ones;
+# - how the course chooses where tensors live (`get_device`) and how many CPU threads torch uses (`set_threads`);
+# - the course's hyper-parameters, one sentence each.
+#
+# **Prerequisites:** Python, and PyTorch tensors at the level of `torch.randn(3)` and `x.shape`.
+#
+# **Where we are:** notebook 1 of 6. Before any GAN: make every run repeatable and pick the hardware.
+
+# %% [markdown]
+# ## Why seed?
+#
+# A GAN starts from random weights and draws random noise at every step. Without a seed every run,
+# and every student's run, is different. Two draws from an unseeded generator disagree:
+
+# %%
+import torch
+
+a = torch.randn(3)
+b = torch.randn(3)
+print("same numbers without a seed:", torch.equal(a, b))
+
+# %% [markdown]
+# Seeding torch by hand fixes torch's numbers: after `torch.manual_seed(0)` the next draws are always
+# the same.
+
+# %%
+torch.manual_seed(0)
+a = torch.randn(3)
+torch.manual_seed(0)
+b = torch.randn(3)
+print("same numbers after torch.manual_seed(0) twice:", torch.equal(a, b))
+
+# %% [markdown]
+# But torch is not the only source of randomness: Python's `random` and NumPy have their own. Seeding
+# torch leaves NumPy where it was, so its draws still differ:
+
+# %%
+import numpy as np
+
+torch.manual_seed(0)
+a = np.random.rand(3)
+torch.manual_seed(0)
+b = np.random.rand(3)
+print("NumPy's numbers the same after seeding only torch:", np.array_equal(a, b))
+
+# %% [markdown]
+# ## One call seeds everything
+#
+# `gan_course.seeding.seed_everything(seed)` seeds Python, NumPy and torch (and every CUDA device) at
+# once. Here is its source, so you can see there is no magic:
+
+# %%
+import inspect
+
+from gan_course.seeding import seed_everything
+
+print(inspect.getsource(seed_everything))
+
+# %% [markdown]
+# To prove it works, we need a draw from each source: one number from Python, one from NumPy, three
+# from torch. Here is one, after seeding with 0:
+
+# %%
+import random
+
+
+def draw() -> tuple:
+    """One number from Python, one from NumPy, three from torch."""
+    return random.random(), float(np.random.rand()), torch.randn(3)
+
+
+seed_everything(0)
+draw()
+
+# %% [markdown]
+# Now draw twice with seed 0 and once with seed 1. The same seed gives the same numbers from all three
+# sources; another seed gives different ones.
+
+# %%
+seed_everything(0)
+first = draw()
+seed_everything(0)
+again = draw()
+seed_everything(1)
+other = draw()
+print("seed 0 twice, same:  python", first[0] == again[0], " numpy", first[1] == again[1], " torch", torch.equal(first[2], again[2]))
+print("seed 0 vs 1, same:   python", first[0] == other[0], " numpy", first[1] == other[1], " torch", torch.equal(first[2], other[2]))
+
+# %% [markdown]
+# `seed_everything` also *returns* a `torch.Generator`, a private stream of random numbers. The course
+# passes it as `rng=` to everything that shuffles data or draws noise. Its numbers do not depend on how
+# many numbers were drawn from the global stream in between (say, by building a model):
+
+# %%
+rng = seed_everything(0)
+expected = torch.randn(3, generator=rng)
+
+rng = seed_everything(0)
+_ = torch.randn(1000)  # other code draws from the global stream...
+print("rng's draw unchanged:", torch.equal(torch.randn(3, generator=rng), expected))
+
+# %% [markdown]
+# A seed must be a non-negative integer. Mistakes give a `CourseError` that says what was wrong
+# (this cell fails on purpose):
+
+# %%
+# NBVAL_RAISES_EXCEPTION
+seed_everything(-1)
+
+# %% [markdown]
+# ## Choosing the device
+#
+# PyTorch runs on the CPU, on an NVIDIA GPU (`cuda`) or on an Apple GPU (`mps`).
+# `available_devices()` lists what this machine has, best first. In the course's standard
+# Codespace that is just the CPU; in a GPU Codespace `cuda` comes first. (This output depends on the
+# machine, so the tests do not compare it.)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from gan_course.device import available_devices, get_device, set_threads
+
+available_devices()
+
+# %% [markdown]
+# `get_device()` picks the best one (`"auto"`). Every notebook calls it once and moves its models and
+# tensors there with `.to(device)`.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+device = get_device()
+print("this notebook runs on:", device)
+
+# %% [markdown]
+# To force a device, name it: `get_device("cpu")` works on every machine. (On the command line the
+# same choice is `--device cpu`.) A tensor created on the CPU and moved with `.to(device)` lands there:
+
+# %%
+cpu = get_device("cpu")
+x = torch.zeros(2, 3).to(cpu)
+print("device:", cpu, "  the tensor is on:", x.device, "  shape:", tuple(x.shape))
+
+# %% [markdown]
+# Asking for a device that does not exist is an error that lists what the machine has (this cell fails
+# on purpose; the list in the message depends on the machine):
+
+# %%
+# NBVAL_RAISES_EXCEPTION
+# NBVAL_IGNORE_OUTPUT
+get_device("tpu")
+
+# %% [markdown]
+# ## CPU threads
+#
+# On the CPU, torch splits large operations over several threads. `set_threads()` uses one thread per
+# core this process may use, which is fastest; more threads than cores only adds switching. It returns
+# the number now in use (machine-dependent, so not compared):
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+set_threads()
+
+# %% [markdown]
+# You can also set the number yourself, e.g. to leave a core free for your browser. We set one thread,
+# check, and go back to the default:
+
+# %%
+print("threads after set_threads(1):", set_threads(1))
+_ = set_threads()
+
+# %% [markdown]
+# ## The course's hyper-parameters
+#
+# Every later notebook uses the same settings. They live in the library, not in the notebooks:
+# `ModelConfig()` describes the networks and `course_default()` the training run. We print them from
+# there rather than retyping numbers that could drift.
+
+# %%
+from gan_course.models import ModelConfig
+from gan_course.training import course_default
+
+model_config = ModelConfig()
+train_config = course_default()
+model_config
+
+# %% [markdown]
+# One sentence each. (The number of DataLoader worker processes is the default of `make_loader`, which
+# notebook 02 introduces.)
+
+# %%
+from gan_course.data import make_loader
+
+workers = inspect.signature(make_loader).parameters["num_workers"].default
+settings = [
+    ("model", model_config.model, "the network family: 'mlp' (fully connected) or 'dcgan' (convolutional)"),
+    ("latent_dim", model_config.latent_dim, "length of the noise vector z that the generator turns into a digit"),
+    ("g_hidden", model_config.g_hidden, "widths of the MLP generator's hidden layers"),
+    ("d_hidden", model_config.d_hidden, "widths of the MLP discriminator's hidden layers: deliberately smaller"),
+    ("ngf / ndf", (model_config.ngf, model_config.ndf), "feature maps of the DCGAN generator / discriminator"),
+    ("channels", 1, "MNIST digits are grey: one channel of 28 x 28 pixels"),
+]
+for name, value, why in settings:
+    print(f"{name:>11} = {str(value):<13} {why}")
+
+# %% [markdown]
+# And the training run's settings:
+
+# %%
+settings = [
+    ("batch_size", train_config.batch_size, "real digits (and as many fakes) per training step"),
+    ("workers", workers, "DataLoader worker processes: none, the digits are already in memory"),
+    ("lr_g / lr_d", (train_config.lr_g, train_config.lr_d), "Adam's learning rate for the generator / discriminator"),
+    ("beta1", train_config.beta1, "Adam's momentum: lower than the usual 0.9, as in the DCGAN paper"),
+    ("k", train_config.k, "generator steps per discriminator step"),
+    ("epochs", train_config.epochs, "passes over the data: None, the course uses a time budget instead"),
+    ("seconds", train_config.seconds, "the training budget: recognisable digits within a minute on 2 CPU cores"),
+]
+for name, value, why in settings:
+    print(f"{name:>11} = {str(value):<13} {why}")
+
+# %% [markdown]
+# ## Recap
+#
+# - Seed once, at the top: `rng = seed_everything(0)` seeds Python, NumPy and torch, and returns a
+#   generator `rng` for shuffling and noise.
+# - Check it: the same seed gives the same numbers, another seed different ones.
+# - `device = get_device()` picks CUDA, else Apple's GPU, else the CPU; `get_device("cpu")` forces one.
+# - `set_threads()` uses one CPU thread per core.
+# - The hyper-parameters come from `ModelConfig()` and `course_default()`.
+#
+# ## Try this
+#
+# 1. Replace `seed_everything(1)` by `seed_everything(0)` in the proof cell: which booleans change?
+# 2. Call `draw()` twice after one `seed_everything(0)`. Are the two draws the same? Why not?
+# 3. Run `get_device("cuda")`. What does the message say on this machine?
+# 4. Look at `inspect.getsource(set_threads)`: where does it read the number of threads from when you
+#    pass none? Try `GAN_COURSE_THREADS`.
+# 5. `ModelConfig(latent_dim=0)`: what happens, and why is that better than failing later?
