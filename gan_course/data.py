@@ -204,6 +204,8 @@ def check_images(images: torch.Tensor, size: int = 28) -> None:
         hint = " A Normalize with three means/stds turns one-channel MNIST into three channels; use Normalize((0.5,), (0.5,))." if images.dim() == 4 and images.shape[1] == 3 else ""
         hint = hint or (" Add a channel with images.unsqueeze(1)." if images.dim() == 3 else "")
         raise CourseError(f"images must have shape (B, 1, {size}, {size}); got {tuple(images.shape)}.{hint}")
+    if not torch.isfinite(images).all():
+        raise CourseError("images contain NaN or infinite values; check the data loading and transforms.")
     low, high = float(images.min()), float(images.max())
     if high > 1.001 or low < -1.001:
         raise CourseError(

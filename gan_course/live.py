@@ -20,13 +20,13 @@ K = (1, 5)
 
 def check_settings(epochs: int, lr: float, model: str = "mlp", k: int = 1) -> None:
     """Raise a `CourseError` naming the allowed range when a setting is outside the sliders' ranges."""
-    if not isinstance(epochs, int) or not EPOCHS[0] <= epochs <= EPOCHS[1]:
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or not EPOCHS[0] <= epochs <= EPOCHS[1]:
         raise CourseError(f"epochs must be a whole number from {EPOCHS[0]} to {EPOCHS[1]}; got {epochs!r}.")
     if not isinstance(lr, (int, float)) or not LR[0] <= lr <= LR[1]:
         raise CourseError(f"learning rate must be between {LR[0]:g} and {LR[1]:g}; got {lr!r}. GANs usually train with 1e-4 to 2e-3.")
     if model not in MODELS:
         raise CourseError(f"model must be one of {', '.join(MODELS)}; got {model!r}.")
-    if not isinstance(k, int) or not K[0] <= k <= K[1]:
+    if not isinstance(k, int) or isinstance(k, bool) or not K[0] <= k <= K[1]:
         raise CourseError(f"k (generator steps per discriminator step) must be from {K[0]} to {K[1]}; got {k!r}.")
 
 

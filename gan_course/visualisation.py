@@ -37,7 +37,7 @@ def show_grid(images: torch.Tensor, title: str = "", nrow: int | None = None, la
               figsize=(5, 5)):
     """A grid of digits (B, 1, 28, 28) in [-1, 1], grey on black; `labels` (B,) are written under the title."""
     fig, ax = _axes(ax, figsize)
-    ax.imshow(grid_image(images, nrow), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(grid_image(images, nrow).numpy(), cmap="gray", vmin=0, vmax=1)
     ax.set_axis_off()
     if labels is not None:
         nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
@@ -54,7 +54,7 @@ def show_labelled_digits(images: torch.Tensor, labels: torch.Tensor, ncols: int 
     for ax, i in zip(axes.flat, range(rows * ncols)):
         ax.set_axis_off()
         if i < len(images):
-            ax.imshow(denormalise(images[i, 0]), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(denormalise(images[i, 0]).numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set_title(f"label {int(labels[i])}", fontsize=9)
     fig.suptitle(title)
     fig.tight_layout()

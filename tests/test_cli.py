@@ -1,0 +1,184 @@
+"""The command line: what `train` and `sample` write, and one clean message with exit code 2 for each mistake."""
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from gan_course.__main__ import main
+from gan_course.data import data_root, split_files
+from gan_course.device import available_devices
+
+
+@pytest.fixture(autouse=True)
+def _threads(restore_threads):
+    """`train` sets torch's thread count; give it back afterwards."""
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, meter):
+    """`train --steps 50 --samples 100` once, with the digit meter (already cached by the `meter` fixture)."""
+    out = tmp_path_factory.mktemp("run")
+    code = main(["train", "--steps", "50", "--out", str(out), "--samples", "100"])
+    return code, out
+
+
+def test_train_writes_weights_samples_history_and_grid(trained_run):
+    code, out = trained_run
+    assert code == 0
+    assert sorted(os.listdir(out)) == ["generator.pt", "grid.png", "history.json", "samples.pt"]
+    samples = torch.load(out / "samples.pt", weights_only=True)
+    assert samples.shape == (100, 1, 28, 28) and samples.dtype == torch.float32
+    assert samples.min() >= -1 and samples.max() <= 1
+    saved = json.loads((out / "history.json").read_text())
+    assert saved["history"]["step"] == list(range(1, 51))
+    assert saved["config"]["steps"] == 50 and saved["config"]["model"]["model"] == "mlp"
+    with Image.open(out / "grid.png") as grid:
+        assert grid.format == "PNG"
+
+
+def test_train_ends_with_a_one_line_summary(tmp_path, mnist, meter, capsys):
+    code = main(["train", "--steps", "20", "--out", str(tmp_path), "--samples", "50", "--batch-size", "16",
+                 "--lr", "1e-3", "--threads", "1", "--device", "cpu"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert out[0] == f"Training the mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads), budget: 20 steps"
+    assert out[-1].startswith("Trained 20 steps in ")
+    assert "ms/step); digit meter: confident " in out[-1]
+    assert out[-1].endswith(f"wrote {tmp_path}/generator.pt, samples.pt, history.json, grid.png")
+    config = json.loads((tmp_path / "history.json").read_text())["config"]
+    assert (config["batch_size"], config["lr_g"], config["lr_d"]) == (16, 1e-3, 1e-3)
+
+
+def test_sample_rebuilds_the_generator_and_draws_the_same_digits(trained_run, tmp_path, capsys):
+    _, run = trained_run
+    code = main(["sample", "--checkpoint", str(run / "generator.pt"), "--out", str(tmp_path), "--samples", "100"])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == f"Wrote 100 samples to {tmp_path}/samples.pt and the first 64 to {tmp_path}/grid.png"
+    again = torch.load(tmp_path / "samples.pt", weights_only=True)
+    assert torch.equal(again, torch.load(run / "samples.pt", weights_only=True))  # same seed, same weights
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_data_command_checks_the_files(capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"MNIST ready in {data_root().resolve()}: ")
+    assert "digits;" in out and "match torchvision's md5s" in out
+
+
+def test_data_command_reports_a_failed_md5(tmp_path, capsys):
+    files = split_files(data_root(), "test")
+    if files is None or files[0].suffix != ".gz":
+        pytest.skip("needs the gzipped test split")
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    shutil.copy(files[1], raw)
+    (raw / files[0].name).write_bytes(gzip.compress(gzip.open(files[0]).read(), compresslevel=1))  # same digits, other bytes
+    assert main(["data", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: t10k-images-idx3-ubyte.gz in {raw} failed the md5 check: the files are corrupt. " \
+                  "Delete them and run this again to download them afresh.\n"
+
+
+# --- mistakes: one line, exit code 2 ----------------------------------------------------------------
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "0"], "argument --lr: must be a positive number, got '0'"),
+    (["--lr", "-1"], "argument --lr: must be a positive number, got '-1'"),
+    (["--lr", "fast"], "argument --lr: expected a number, got 'fast'"),
+    (["--epochs", "0"], "argument --epochs: must be a positive number, got '0'"),
+    (["--steps", "0"], "argument --steps: must be at least 1, got '0'"),
+    (["--model", "gan"], "argument --model: invalid choice: 'gan'"),
+    (["--steps", "5", "--epochs", "1"], "argument --epochs: not allowed with argument --steps"),
+])
+def test_bad_arguments_exit_2_with_a_usage_message(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--out", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("python -m gan_course train: error: ")
+    assert os.listdir(tmp_path) == []
+
+
+def train_args(tmp_path, *extra):
+    return ["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *extra]
+
+
+def test_unknown_device(tmp_path, capsys):
+    assert main(train_args(tmp_path, "--device", "tpu")) == 2
+    assert one_error_line(capsys).startswith("error: Unknown device 'tpu'. Choose one of auto, cpu, cuda, mps")
+
+
+def test_unavailable_device(tmp_path, capsys):
+    if "cuda" in available_devices():
+        pytest.skip("CUDA is available here")
+    assert main(train_args(tmp_path, "--device", "cuda")) == 2
+    assert one_error_line(capsys).startswith("error: Device 'cuda' is not available on this machine; available: cpu.")
+
+
+def test_missing_data_folder(tmp_path, capsys):
+    assert main(train_args(tmp_path, "--data", "/nonexistent")) == 2
+    assert one_error_line(capsys).startswith("error: The data folder /nonexistent does not exist (/nonexistent). Set GAN_COURSE_DATA")
+
+
+def test_wrong_data_folder_in_the_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GAN_COURSE_DATA", str(tmp_path / "missing"))
+    assert main(train_args(tmp_path)) == 2
+    assert one_error_line(capsys).startswith(f"error: The data folder GAN_COURSE_DATA={tmp_path / 'missing'} does not exist")
+
+
+def test_batch_larger_than_the_data(tmp_path, mnist, capsys):
+    n = len(mnist[0])  # 10,000 offline; 60,000 where MNIST was downloaded
+    batch = max(20000, n + 1)
+    assert main(train_args(tmp_path, "--batch-size", str(batch))) == 2
+    assert one_error_line(capsys) == \
+        f"error: batch size {batch} is larger than the data ({n} images). Use --batch-size 64 or less."
+    assert not (tmp_path / "out" / "generator.pt").exists()
+
+
+def test_unwritable_output_folder_fails_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("a regular file")
+    out = tmp_path / "file" / "run"
+    assert main(["train", "--steps", "2", "--no-meter", "--out", str(out)]) == 2
+    assert one_error_line(capsys) == f"error: Cannot write to the output folder {out}: Not a directory. Choose another with --out."
+    assert capsys.readouterr().out == ""  # nothing was trained
+
+
+def test_garbage_checkpoint(tmp_path, capsys):
+    checkpoint = tmp_path / "generator.pt"
+    checkpoint.write_bytes(b"\x00garbage" * 50)
+    assert main(["sample", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "s")]) == 2
+    assert one_error_line(capsys).startswith(f"error: {checkpoint} is not a readable checkpoint (")
+
+
+def test_missing_checkpoint(tmp_path, capsys):
+    assert main(["sample", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "s")]) == 2
+    assert one_error_line(capsys) == f"error: No checkpoint at {tmp_path / 'none.pt'}. Train one first: python -m gan_course train --out DIR."
+
+
+def test_a_mistake_in_a_real_process_prints_no_traceback(tmp_path):
+    process = subprocess.run([sys.executable, "-m", "gan_course", *train_args(tmp_path, "--data", "/nonexistent")],
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert process.returncode == 2
+    assert "Traceback" not in process.stderr
+    assert process.stderr.strip().splitlines() == [
+        "error: The data folder /nonexistent does not exist (/nonexistent). Set GAN_COURSE_DATA (or --data) to a folder "
+        "that holds MNIST/raw/ with the IDX files, or unset it to download into ./data."]

@@ -1,0 +1,115 @@
+"""The MLP and DCGAN pairs: shapes, ranges, sizes, initialisation and the errors for wrong shapes."""
+
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from gan_course.errors import CourseError
+from gan_course.models import ModelConfig, build_models, count_parameters, dcgan_init, sample_noise
+
+
+@pytest.fixture(params=["mlp", "dcgan"])
+def pair(request):
+    torch.manual_seed(0)
+    return build_models(ModelConfig(request.param))
+
+
+def test_generator_draws_batches_of_digits_in_minus_one_one(pair):
+    generator, _ = pair
+    images = generator(torch.randn(16, 64))
+    assert images.shape == (16, 1, 28, 28) and images.dtype == torch.float32
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_generator_also_accepts_dcgan_style_noise(pair):
+    generator, _ = pair
+    generator.eval()
+    z = torch.randn(4, 64)
+    assert torch.allclose(generator(z.view(4, 64, 1, 1)), generator(z))
+
+
+def test_discriminator_gives_one_logit_per_image(pair, real_batch):
+    generator, discriminator = pair
+    logits = discriminator(real_batch)
+    assert logits.shape == (64,) and logits.dtype == torch.float32
+    assert discriminator(generator(torch.randn(8, 64))).shape == (8,)
+    assert logits.requires_grad
+
+
+def test_course_default_generator_is_larger_than_its_discriminator():
+    generator, discriminator = build_models(ModelConfig("mlp"))
+    assert count_parameters(generator) > count_parameters(discriminator)
+    # 64->256, 256->512 (+BatchNorm), 512->784 versus 784->256->1
+    assert count_parameters(generator) == (64 * 256 + 256) + (256 * 512 + 512) + 2 * 512 + (512 * 784 + 784)
+    assert count_parameters(discriminator) == (784 * 256 + 256) + (256 + 1)
+
+
+@torch.no_grad()
+def test_dcgan_init_gives_the_papers_weights():
+    torch.manual_seed(0)
+    generator, discriminator = build_models(ModelConfig("dcgan"))
+    convs = [m.weight.flatten() for net in (generator, discriminator) for m in net.modules()
+             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    norms = [m for net in (generator, discriminator) for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    conv = torch.cat(convs)
+    assert abs(float(conv.std()) - 0.02) < 0.001 and abs(float(conv.mean())) < 0.001
+    bn = torch.cat([m.weight for m in norms])
+    assert abs(float(bn.mean()) - 1) < 0.01 and 0.01 < float(bn.std()) < 0.03
+    assert all(torch.equal(m.bias, torch.zeros_like(m.bias)) for m in norms)
+
+
+@torch.no_grad()
+def test_dcgan_init_applies_to_a_module_tree():
+    net = nn.Sequential(nn.Conv2d(1, 64, 3), nn.BatchNorm1d(64), nn.Linear(3, 3))
+    linear_before = net[2].weight.clone()
+    net.apply(dcgan_init)
+    assert abs(float(net[0].weight.std()) - 0.02) < 0.003
+    assert abs(float(net[1].weight.mean()) - 1) < 0.01
+    assert torch.equal(net[2].weight, linear_before)  # only conv and BatchNorm layers are touched
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_wrong_latent_shape_names_the_shape(model):
+    generator, _ = build_models(ModelConfig(model))
+    with pytest.raises(CourseError, match=re.escape("z must have shape (B, 64); got (4, 10).")):
+        generator(torch.randn(4, 10))
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_discriminator_rejects_images_without_a_channel(model, real_batch):
+    _, discriminator = build_models(ModelConfig(model))
+    with pytest.raises(CourseError, match=re.escape("images must have shape (B, 1, 28, 28); got (64, 28, 28). Add a channel with images.unsqueeze(1).")):
+        discriminator(real_batch.squeeze(1))
+    with pytest.raises(CourseError, match=re.escape("got (2, 784)")):
+        discriminator(torch.zeros(2, 784))
+
+
+def test_model_config_errors():
+    with pytest.raises(CourseError, match=re.escape("Unknown model 'gan'; choose one of mlp, dcgan.")):
+        ModelConfig("gan")
+    with pytest.raises(CourseError, match=re.escape("latent_dim must be a positive integer; got 0.")):
+        ModelConfig(latent_dim=0)
+    with pytest.raises(CourseError, match="layer widths must be positive integers"):
+        ModelConfig(g_hidden=(256, 0))
+
+
+def test_model_config_round_trips_through_a_dict():
+    config = ModelConfig("dcgan", latent_dim=16, ngf=8)
+    assert config.to_dict()["g_hidden"] == [256, 512]
+    assert ModelConfig(**config.to_dict()) == config
+
+
+def test_custom_widths_build_working_models():
+    generator, discriminator = build_models(ModelConfig(latent_dim=8, g_hidden=(32,), d_hidden=(16, 8)))
+    assert discriminator(generator(torch.randn(3, 8))).shape == (3,)
+
+
+def test_sample_noise_is_seeded_and_shaped():
+    z = sample_noise(5, 64, torch.Generator().manual_seed(0))
+    assert z.shape == (5, 64) and z.dtype == torch.float32
+    assert torch.equal(z, sample_noise(5, 64, torch.Generator().manual_seed(0)))
+    assert not torch.equal(z, sample_noise(5, 64, torch.Generator().manual_seed(1)))
+    with pytest.raises(CourseError, match=re.escape("number of samples must be a positive integer; got 0.")):
+        sample_noise(0, 64)

@@ -1,0 +1,286 @@
+"""train_step and train: who changes when, budgets, snapshots, divergence, Ctrl-C, and the health warnings."""
+
+import json
+import math
+import re
+import time
+
+import pytest
+import torch
+
+import gan_course.training as training
+from gan_course.data import normalise
+from gan_course.errors import CourseError, TrainingDiverged
+from gan_course.losses import discriminator_loss, make_optimizers
+from gan_course.models import ModelConfig, build_models, sample_noise
+from gan_course.training import (History, TrainConfig, course_default, generate, health_warnings, train,
+                                 train_step)
+
+
+class Recording:
+    """Wraps an optimizer: counts its steps, can skip them, and records the network's state around them."""
+
+    def __init__(self, optimizer, module, skip_step=False):
+        self.optimizer, self.module, self.skip_step = optimizer, module, skip_step
+        self.steps, self.grads_at_zero_grad, self.after_step = 0, [], None
+
+    def zero_grad(self, set_to_none=True):
+        self.grads_at_zero_grad.append(any(p.grad is not None for p in self.module.parameters()))
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self):
+        self.steps += 1
+        if not self.skip_step:
+            self.optimizer.step()
+        self.after_step = params(self.module)
+
+
+def params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def same(module, before):
+    return all(torch.equal(p, q) for p, q in zip(module.parameters(), before))
+
+
+@pytest.fixture
+def gan():
+    torch.manual_seed(0)
+    generator, discriminator = build_models(ModelConfig())
+    opt_g, opt_d = make_optimizers(generator, discriminator)
+    return generator, discriminator, opt_g, opt_d
+
+
+# --- one step ---------------------------------------------------------------------------------------
+
+
+def test_discriminator_step_does_not_touch_the_generator(gan, real_batch):
+    generator, discriminator, opt_g, opt_d = gan
+    g_before, d_before = params(generator), params(discriminator)
+    no_g_step = Recording(opt_g, generator, skip_step=True)
+    train_step(generator, discriminator, no_g_step, opt_d, real_batch, torch.Generator().manual_seed(0))
+    # the fakes were detached: D's backward left no gradient in G (checked just before G's own zero_grad)
+    assert no_g_step.grads_at_zero_grad == [False]
+    assert same(generator, g_before)
+    assert not same(discriminator, d_before)
+
+
+def test_generator_step_does_not_touch_the_discriminator(gan, real_batch):
+    generator, discriminator, opt_g, opt_d = gan
+    g_before = params(generator)
+    recording_d = Recording(opt_d, discriminator)
+    train_step(generator, discriminator, opt_g, recording_d, real_batch, torch.Generator().manual_seed(0))
+    assert recording_d.steps == 1
+    assert same(discriminator, recording_d.after_step)  # G's step(s) came after D's and left D as it was
+    assert not same(generator, g_before)
+
+
+def test_k_generator_steps_per_discriminator_step(gan, real_batch):
+    generator, discriminator, opt_g, opt_d = gan
+    counting_g, counting_d = Recording(opt_g, generator), Recording(opt_d, discriminator)
+    stats = train_step(generator, discriminator, counting_g, counting_d, real_batch, torch.Generator().manual_seed(0), k=3)
+    assert (counting_g.steps, counting_d.steps) == (3, 1)
+    assert set(stats) == {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"}
+
+
+def test_one_step_lowers_the_discriminators_loss_on_a_fixed_batch(gan, real_batch):
+    generator, discriminator, opt_g, opt_d = gan
+    with torch.no_grad():
+        fake = generator(sample_noise(64, 64, torch.Generator().manual_seed(1)))
+
+    def d_loss():
+        with torch.no_grad():
+            return float(sum(discriminator_loss(discriminator(real_batch), discriminator(fake))))
+
+    before = d_loss()
+    stats = train_step(generator, discriminator, opt_g, opt_d, real_batch, torch.Generator().manual_seed(1))
+    assert d_loss() < before
+    assert stats["loss_d"] == pytest.approx(before, abs=1e-5)  # the step reported the loss it started from
+    assert 0 < stats["d_x"] < 1 and 0 < stats["d_g_z1"] < 1 and 0 < stats["d_g_z2"] < 1
+
+
+# --- whole runs -------------------------------------------------------------------------------------
+
+
+def run(digits, progress=False, callback=None, models=None, seed=0, **settings):
+    settings.setdefault("snapshot_every", 10)
+    return train(TrainConfig(**settings), digits, rng=torch.Generator().manual_seed(seed), progress=progress,
+                 callback=callback, models=models)
+
+
+def test_history_has_one_entry_per_step(digits):
+    history = run(digits, steps=25).history
+    assert history.step == list(range(1, 26))
+    for name in ("seconds", "loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"):
+        assert len(getattr(history, name)) == 25
+    assert history.seconds == sorted(history.seconds)
+    assert all(math.isfinite(v) for v in history.loss_d + history.loss_g)
+    assert not history.interrupted
+
+
+def test_snapshots_every_n_steps_and_at_the_end(digits):
+    calls = []
+    result = run(digits, steps=25, n_fixed=16, callback=lambda r: calls.append(r.history.step[-1]))
+    assert [s for s, _ in result.history.snapshots] == [10, 20, 25] == calls
+    for _, images in result.history.snapshots:
+        assert images.shape == (16, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    assert torch.equal(result.history.snapshots[-1][1], generate(result.generator, result.fixed_noise))
+    assert [s for s, _ in run(digits, steps=20).history.snapshots] == [10, 20]  # no duplicate at the end
+
+
+def test_epochs_budget_counts_full_batches(digits):
+    images = digits[:650]  # 650 // 64 = 10 full batches an epoch
+    assert len(run(images, epochs=1).history.step) == 10
+    assert len(run(images, epochs=2).history.step) == 20
+    assert len(run(images, epochs=0.5).history.step) == 5
+    assert len(run(images, epochs=2, steps=13).history.step) == 13  # the smaller budget wins
+
+
+def test_seconds_budget_stops_the_run(digits):
+    start = time.perf_counter()
+    history = run(digits, seconds=0.5, snapshot_every=1000).history
+    assert time.perf_counter() - start < 15
+    assert history.seconds[-1] >= 0.5 and history.seconds[-2] < 0.5
+    assert [s for s, _ in history.snapshots] == [history.step[-1]]
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({}, "Give a training budget: epochs, steps or seconds."),
+    ({"epochs": 0}, "epochs must be positive; got 0. Try epochs=1."),
+    ({"steps": -5}, "steps must be positive; got -5. Try steps=1."),
+    ({"steps": 5, "lr_g": 0}, "generator learning rate must be a number in (0, 1]; got 0."),
+    ({"steps": 5, "lr_d": float("nan")}, "discriminator learning rate must be a number in (0, 1]; got nan."),
+    ({"steps": 5, "batch_size": 128}, "batch size 128 is larger than the data (100 images). Use --batch-size 64 or less."),
+    ({"steps": 5, "k": 0}, "k must be a positive integer; got 0."),
+    ({"steps": 5, "beta1": 1.0}, "beta1 must be in [0, 1); got 1.0."),
+])
+def test_train_config_validate_errors(settings, message):
+    with pytest.raises(CourseError, match=re.escape(message)):
+        TrainConfig(**settings).validate(100)
+
+
+def test_train_refuses_bad_settings_and_bad_images_before_training(digits):
+    with pytest.raises(CourseError, match=re.escape("epochs must be positive; got 0.")):
+        train(TrainConfig(epochs=0), digits, progress=False)
+    with pytest.raises(CourseError, match=r"not \[-1, 1\]"):
+        train(TrainConfig(steps=1), digits * 0.5 + 0.5, progress=False)
+
+
+def test_nan_in_the_discriminator_stops_training_with_advice(digits):
+    torch.manual_seed(0)
+    generator, discriminator = build_models(ModelConfig())
+    with torch.no_grad():
+        discriminator.net[0].weight[0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match=re.escape(
+            "Training diverged at step 1: loss_d=nan, loss_g=nan. Lower the learning rates (now G 0.0002, D 0.0002), e.g. to 2e-05.")):
+        run(digits, steps=50, models=(generator, discriminator))
+
+
+def test_a_poisoned_batch_makes_training_diverge(mnist):
+    images = normalise(mnist[0][:640])
+    images[300:] = float("nan")  # past the first 256 that train() checks
+    with pytest.raises(TrainingDiverged, match=r"Training diverged at step \d+: .* Lower the learning rates \(now G 0\.001, D 0\.001\)"):
+        run(images, steps=100, lr_g=1e-3, lr_d=1e-3)
+    assert issubclass(TrainingDiverged, CourseError)
+
+
+def test_ctrl_c_in_a_callback_keeps_history_snapshot_and_models(digits):
+    calls = []
+
+    def stop_at_second_snapshot(result):
+        calls.append(result.history.step[-1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    result = run(digits, steps=100, callback=stop_at_second_snapshot)
+    history = result.history
+    assert history.interrupted and calls == [10, 20]
+    assert history.step == list(range(1, 21)) and len(history.loss_g) == 20
+    assert [s for s, _ in history.snapshots] == [10, 20]
+    assert result.generator.training and result.discriminator.training
+    images = generate(result.generator, result.fixed_noise)
+    assert torch.isfinite(images).all() and torch.equal(images, history.snapshots[-1][1])
+    assert result.discriminator(images).shape == (64,)
+
+
+def test_ctrl_c_between_snapshots_takes_a_last_snapshot(digits, monkeypatch):
+    real_step, count = training.train_step, []
+
+    def interrupted_step(*args, **kwargs):  # Ctrl-C arrives during the 15th step
+        count.append(1)
+        if len(count) == 15:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_step", interrupted_step)
+    history = run(digits, steps=100).history
+    assert history.interrupted and history.step[-1] == 14
+    assert [s for s, _ in history.snapshots] == [10, 14]
+
+
+def test_generate_uses_eval_mode_and_restores_the_mode(gan, real_batch):
+    generator, *_ = gan
+    z = sample_noise(8, 64, torch.Generator().manual_seed(0))
+    buffers = [b.clone() for b in generator.buffers()]
+    images = generate(generator, z)
+    assert generator.training
+    assert all(torch.equal(b, c) for b, c in zip(generator.buffers(), buffers))  # running stats untouched
+    assert torch.allclose(generate(generator, z[:2]), images[:2], atol=1e-6)  # each image depends on its z only
+    assert not torch.allclose(generator(z[:2]), generator(z)[:2], atol=1e-4)  # unlike train mode
+    generator.eval()
+    generate(generator, z)
+    assert not generator.training
+    assert images.shape == (8, 1, 28, 28) and not images.requires_grad
+
+
+def test_history_to_dict_is_json_ready(digits):
+    result = run(digits, steps=12)
+    saved = json.loads(json.dumps(result.history.to_dict()))
+    assert saved["step"] == list(range(1, 13)) and saved["snapshot_steps"] == [10, 12]
+    assert "snapshots" not in saved
+    assert json.loads(json.dumps(result.config.to_dict()))["model"]["model"] == "mlp"
+
+
+# --- health warnings --------------------------------------------------------------------------------
+
+
+def history_of(d_x: float, d_g_z: float, steps: int = 200) -> History:
+    history = History()
+    for i in range(steps):
+        history.append(i + 1, 0.01 * i, {"loss_d": 1.0, "loss_g": 1.0, "d_x": d_x, "d_g_z1": d_g_z, "d_g_z2": d_g_z})
+    return history
+
+
+def test_health_warning_for_a_discriminator_that_wins_outright():
+    (message,) = health_warnings(history_of(0.99, 0.01))
+    assert message.startswith("D(G(z)) has stayed below 0.05 for 200 steps: the discriminator is too strong")
+    assert "Lower the discriminator's learning rate" in message
+
+
+def test_health_warning_when_neither_can_tell():
+    (message,) = health_warnings(history_of(0.51, 0.48))
+    assert message.startswith("D(x) and D(G(z)) have both stayed near 0.5 for 200 steps")
+
+
+def test_no_health_warning_for_a_healthy_or_short_run():
+    assert health_warnings(history_of(0.7, 0.3)) == []
+    assert health_warnings(history_of(0.99, 0.01, steps=199)) == []
+    assert len(health_warnings(history_of(0.99, 0.01, steps=60), window=50)) == 1
+    history = history_of(0.99, 0.01)
+    history.d_g_z1[-1] = 0.2  # one step where G got through is enough
+    assert health_warnings(history) == []
+
+
+def test_course_default_configs_are_valid():
+    for model in ("mlp", "dcgan"):
+        config = course_default(model)
+        config.validate(10_000)
+        assert config.model.model == model and config.seconds is not None
+    with pytest.raises(CourseError, match=re.escape("Unknown model 'gan'; choose one of mlp, dcgan.")):
+        course_default("gan")
+
+
+def test_dcgan_trains_a_few_steps(digits):
+    result = train(TrainConfig(model=ModelConfig("dcgan", ngf=8, ndf=8), steps=3, snapshot_every=2), digits,
+                   rng=torch.Generator().manual_seed(0), progress=False)
+    assert [s for s, _ in result.history.snapshots] == [2, 3]

@@ -1,0 +1,102 @@
+"""Figures: each helper returns a Figure with a title and labelled axes; grids save as real PNGs."""
+
+import os
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+
+import matplotlib.pyplot as plt
+from gan_course.training import History
+from gan_course.visualisation import (grid_image, plot_d_outputs, plot_losses, save_grid, show_grid,
+                                      show_labelled_digits, show_real_vs_fake, show_snapshots)
+
+
+@pytest.fixture
+def history():
+    history = History()
+    for step in range(1, 51):
+        history.append(step, step / 10, {"loss_d": 1.4 - step / 100, "loss_g": 0.7 + step / 100, "d_x": 0.6,
+                                         "d_g_z1": 0.4, "d_g_z2": 0.45})
+    return history
+
+
+def test_grid_image_maps_minus_one_one_to_a_bordered_picture(real_batch):
+    picture = grid_image(real_batch)
+    assert picture.shape == (2 + 8 * 30, 2 + 8 * 30)  # 8 x 8 digits of 28 pixels, 2-pixel borders
+    assert picture.min() >= 0 and picture.max() <= 1
+    assert grid_image(real_batch[:6], nrow=3).shape == (2 + 2 * 30, 2 + 3 * 30)
+
+
+def test_show_grid_returns_a_titled_figure_without_axes(real_batch):
+    fig = show_grid(real_batch, "Real digits")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Real digits" and not ax.axison
+    assert ax.images[0].get_cmap().name == "gray"
+
+
+def test_show_grid_writes_short_label_lists_into_the_title(real_batch):
+    fig = show_grid(real_batch[:8], "Batch", nrow=4, labels=torch.tensor([7, 2, 1, 0, 4, 1, 4, 9]))
+    assert fig.axes[0].get_title() == "Batch\nlabels, row by row: 7 2 1 0 | 4 1 4 9"
+
+
+def test_helpers_draw_into_a_given_axes(real_batch, history):
+    fig, (left, right) = plt.subplots(1, 2)
+    assert show_grid(real_batch, "G", ax=left) is fig
+    assert plot_losses(history, ax=right) is fig
+    assert len(fig.axes) == 2
+
+
+def test_plot_losses_has_title_labels_and_a_legend(history):
+    fig = plot_losses(history)
+    ax = fig.axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Losses", "step", "BCE loss")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["discriminator", "generator"]
+    assert list(ax.lines[0].get_ydata()) == history.loss_d
+
+
+def test_plot_d_outputs_has_title_labels_and_a_legend(history):
+    ax = plot_d_outputs(history).axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("What the discriminator believes", "step", "probability 'real'")
+    assert len(ax.get_legend().get_texts()) == 3
+    assert ax.get_ylim() == (0, 1)
+
+
+def test_show_real_vs_fake_puts_them_side_by_side(real_batch):
+    fig = show_real_vs_fake(real_batch, -real_batch, title="After training")
+    assert [ax.get_title() for ax in fig.axes] == ["Real", "Generated"]
+    assert fig._suptitle.get_text() == "After training"
+
+
+def test_show_labelled_digits_titles_each_panel(real_batch):
+    labels = torch.tensor([7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+    fig = show_labelled_digits(real_batch[:10], labels, ncols=5)
+    assert [ax.get_title() for ax in fig.axes] == [f"label {v}" for v in labels.tolist()]
+    assert fig._suptitle.get_text() == "Real MNIST digits"
+
+
+def test_show_snapshots_picks_panels_from_first_to_last(real_batch):
+    snapshots = [(step, real_batch) for step in range(100, 1100, 100)]
+    fig = show_snapshots(snapshots, max_panels=6)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 6 and titles[0] == "step 100" and titles[-1] == "step 1000"
+    assert [ax.get_title() for ax in show_snapshots(snapshots[:2]).axes] == ["step 100", "step 200"]
+
+
+def test_show_snapshots_of_nothing_is_an_error():
+    with pytest.raises(ValueError, match="no snapshots to show: train for at least snapshot_every steps first."):
+        show_snapshots([])
+
+
+def test_save_grid_writes_a_valid_png_atomically(tmp_path, real_batch):
+    path = tmp_path / "out" / "grid.png"
+    save_grid(real_batch, path, title="step 0")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG" and min(image.size) > 200
+    assert os.listdir(path.parent) == ["grid.png"]
+    assert plt.get_fignums() == []  # the figure was closed
