@@ -2,7 +2,8 @@
 
 It is trained on real MNIST in seconds, cached, and then scores a batch of generated
 digits with three figures:
-    confident  share of samples it classifies with p >= 0.9 ("recognisable")
+    confident  share of samples it classifies with p >= 0.9 whose features also look like real digits of
+               that class ("recognisable"; blobs a classifier would call "8" with confidence do not count)
     classes    how many of the 10 digits appear among the confident ones (mode collapse drops it)
     fd         Fréchet distance between its features of the fakes and of real digits (lower is better)
 """
@@ -23,6 +24,7 @@ from gan_course.models import check_image_batch
 
 VERSION = 1
 CONFIDENCE = 0.9
+TYPICAL = 0.99  # features farther from their class's real mean than 99% of real digits are "not a digit"
 CLASS_SHARE = 0.02  # a class "appears" when at least this share of the samples is confidently that digit
 
 
@@ -78,6 +80,11 @@ class DigitMeter:
         self.classifier = classifier.eval()
         self.real_features = real_features  # (M, 64) features of held-out real digits
         self.accuracy = accuracy  # on held-out real digits
+        with torch.no_grad():  # per digit: the mean real feature and how far real digits stray from it
+            predicted = self.classifier.head(real_features).argmax(1)
+            self.class_means = torch.stack([real_features[predicted == c].mean(0) for c in range(10)])  # (10, 64)
+            distances = (real_features - self.class_means[predicted]).norm(dim=1)
+            self.max_distance = torch.stack([torch.quantile(distances[predicted == c], TYPICAL) for c in range(10)])
 
     @torch.no_grad()
     def score(self, images: torch.Tensor) -> Quality:
@@ -88,8 +95,10 @@ class DigitMeter:
         images = images.detach().float().cpu()
         features = self.classifier.features(images)
         probs = F.softmax(self.classifier.head(features), dim=1)
-        confident = probs.max(1).values >= CONFIDENCE
-        counts = torch.bincount(probs.argmax(1)[confident], minlength=10)
+        predicted = probs.argmax(1)
+        typical = (features - self.class_means[predicted]).norm(dim=1) <= self.max_distance[predicted]
+        confident = (probs.max(1).values >= CONFIDENCE) & typical
+        counts = torch.bincount(predicted[confident], minlength=10)
         classes = int((counts >= max(1, CLASS_SHARE * len(images))).sum())
         fd = frechet_distance(features, self.real_features)
         return Quality(float(confident.float().mean()), classes, fd, counts.tolist(), len(images))

@@ -155,8 +155,9 @@ def health_warnings(history: History, window: int = 200) -> list[str]:
     d_x, d_g_z = history.d_x[-window:], history.d_g_z1[-window:]
     found = []
     if max(d_g_z) < 0.05:
-        found.append(f"D(G(z)) has stayed below 0.05 for {window} steps: the discriminator is too strong and the "
-                     "generator gets almost no signal. Lower the discriminator's learning rate or use k > 1 generator steps.")
+        found.append(f"D(G(z)) has stayed below 0.05 for {window} steps: the discriminator rejects every fake and the "
+                     "generator gets almost no signal. Usually D learns too fast for G: lower D's learning rate or use "
+                     "k > 1 generator steps. If G's learning rate is very high, G may have broken down instead: lower it.")
     if all(abs(v - 0.5) < 0.05 for v in (*d_x, *d_g_z)):
         found.append(f"D(x) and D(G(z)) have both stayed near 0.5 for {window} steps: the discriminator cannot tell "
                      "real from fake. If the samples do not look like digits, the discriminator is too weak.")

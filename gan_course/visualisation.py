@@ -18,6 +18,7 @@ from torchvision.utils import make_grid
 
 from gan_course.checkpoint import atomic_write
 from gan_course.data import denormalise
+from gan_course.errors import CourseError
 
 
 def _axes(ax, figsize):
@@ -70,22 +71,36 @@ def save_grid(images: torch.Tensor, path, title: str = "") -> None:
         plt.close(fig)
 
 
-def plot_losses(history, ax=None, figsize=(7, 4)):
-    """Discriminator and generator losses per step."""
+def running_mean(values: list[float], window: int = 50) -> list[float]:
+    """Mean of each value and up to `window - 1` before it: the trend of a noisy per-step curve."""
+    if not isinstance(window, int) or window < 1:
+        raise CourseError(f"window must be a positive integer; got {window!r}.")
+    sums = torch.tensor(values, dtype=torch.float64).cumsum(0).tolist()
+    return [(sums[i] - (sums[i - window] if i >= window else 0.0)) / min(i + 1, window) for i in range(len(values))]
+
+
+def _plot_trend(ax, steps, values, label, color, window):
+    """Per-step values faint, their running mean bold: small batches make single steps noisy."""
+    ax.plot(steps, values, color=color, linewidth=0.5, alpha=0.25)
+    ax.plot(steps, running_mean(values, window), color=color, linewidth=1.8, label=label)
+
+
+def plot_losses(history, ax=None, figsize=(7, 4), window: int = 50):
+    """Discriminator and generator losses per step (faint) and their running mean over `window` steps."""
     fig, ax = _axes(ax, figsize)
-    ax.plot(history.step, history.loss_d, label="discriminator", linewidth=1)
-    ax.plot(history.step, history.loss_g, label="generator", linewidth=1)
+    _plot_trend(ax, history.step, history.loss_d, "discriminator", "tab:blue", window)
+    _plot_trend(ax, history.step, history.loss_g, "generator", "tab:orange", window)
     ax.set(title="Losses", xlabel="step", ylabel="BCE loss")
     ax.legend()
     return fig
 
 
-def plot_d_outputs(history, ax=None, figsize=(7, 4)):
-    """D(x) on real images and D(G(z)) before/after D's step; 0.5 is 'cannot tell'."""
+def plot_d_outputs(history, ax=None, figsize=(7, 4), window: int = 50):
+    """D(x) on real images and D(G(z)) before/after D's step (running means); 0.5 is 'cannot tell'."""
     fig, ax = _axes(ax, figsize)
-    ax.plot(history.step, history.d_x, label="D(x), real", linewidth=1)
-    ax.plot(history.step, history.d_g_z1, label="D(G(z)) before D step", linewidth=1)
-    ax.plot(history.step, history.d_g_z2, label="D(G(z)) after D step", linewidth=1, alpha=0.7)
+    _plot_trend(ax, history.step, history.d_x, "D(x), real", "tab:blue", window)
+    _plot_trend(ax, history.step, history.d_g_z1, "D(G(z)) before D step", "tab:orange", window)
+    _plot_trend(ax, history.step, history.d_g_z2, "D(G(z)) after D step", "tab:green", window)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(title="What the discriminator believes", xlabel="step", ylabel="probability 'real'", ylim=(0, 1))
     ax.legend(loc="best", fontsize=8)

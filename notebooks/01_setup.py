@@ -123,7 +123,7 @@ print("rng's draw unchanged:", torch.equal(torch.randn(3, generator=rng), expect
 # A seed must be a non-negative integer. Mistakes give a `CourseError` that says what was wrong
 # (this cell fails on purpose):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 seed_everything(-1)
 
@@ -163,7 +163,7 @@ print("device:", cpu, "  the tensor is on:", x.device, "  shape:", tuple(x.shape
 # Asking for a device that does not exist is an error that lists what the machine has (this cell fails
 # on purpose; the list in the message depends on the machine):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 # NBVAL_IGNORE_OUTPUT
 get_device("tpu")

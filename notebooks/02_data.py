@@ -191,7 +191,7 @@ print(tuple(batch.shape), round(float(batch.min()), 2), round(float(batch.max())
 # %% [markdown]
 # `check_images` looks at a batch before training and says what is wrong (this cell fails on purpose):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 from gan_course.data import check_images
 
@@ -200,7 +200,7 @@ check_images(batch)
 # %% [markdown]
 # **Pitfall 2: forgetting `Normalize`.** `ToTensor` alone gives [0, 1]; `check_images` catches that too:
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 check_images(torch.stack([transforms.ToTensor()(Image.fromarray(image.numpy())) for image in images[:64]]))
 
@@ -208,7 +208,7 @@ check_images(torch.stack([transforms.ToTensor()(Image.fromarray(image.numpy())) 
 # **Pitfall 3: a three-channel Normalize.** Code copied from a colour-image (CIFAR) tutorial uses
 # `Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))`. On one-channel MNIST it fails (on purpose here):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 three = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
 three(pil)
@@ -225,7 +225,7 @@ tuple(batch.shape)
 # %% [markdown]
 # `check_images` catches this one as well, and says how to fix it (this cell fails on purpose):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 check_images(batch)
 

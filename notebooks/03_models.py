@@ -151,14 +151,14 @@ print(type(generator).__name__, count_parameters(generator), type(discriminator)
 # The generator checks the shape of its input, so a wrong latent size fails with a clear message instead
 # of a matrix-multiplication error deep inside (this cell fails on purpose):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 generator(torch.randn(4, 100))
 
 # %% [markdown]
 # The discriminator checks its input too: a batch without the channel dimension (fails on purpose):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 discriminator(torch.zeros(4, 28, 28))
 

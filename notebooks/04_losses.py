@@ -261,7 +261,7 @@ print("G has no gradients:", all(p.grad is None for p in generator.parameters())
 # A learning rate must be a positive number no larger than 1; the message suggests the usual range (this
 # cell fails on purpose):
 
-# %%
+# %% tags=["raises-exception"]
 # NBVAL_RAISES_EXCEPTION
 make_optimizers(generator, discriminator, lr_g=0)
 

@@ -77,3 +77,14 @@ def test_notebook_has_no_widget_state(stored: Path):
         f"{stored.name} stores widget state (metadata.widgets); scripts/execute_notebooks.py strips it"
     )
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{stored.name} lacks the python3 kernelspec"
+
+
+@pytest.mark.parametrize("stored", STORED, ids=lambda p: p.name)
+def test_error_demos_are_tagged_so_run_all_carries_on(stored: Path):
+    """A cell that fails on purpose (nbval's NBVAL_RAISES_EXCEPTION) must also carry the `raises-exception`
+    tag: without it JupyterLab's Run All, and a student, stop at the demo."""
+    nb = nbformat.read(stored, as_version=4)
+    untagged = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+                and "# NBVAL_RAISES_EXCEPTION" in cell.source
+                and "raises-exception" not in cell.metadata.get("tags", [])]
+    assert not untagged, f"{stored.name}: cells {untagged} need `# %% tags=[\"raises-exception\"]` in the .py"

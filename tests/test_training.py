@@ -253,8 +253,8 @@ def history_of(d_x: float, d_g_z: float, steps: int = 200) -> History:
 
 def test_health_warning_for_a_discriminator_that_wins_outright():
     (message,) = health_warnings(history_of(0.99, 0.01))
-    assert message.startswith("D(G(z)) has stayed below 0.05 for 200 steps: the discriminator is too strong")
-    assert "Lower the discriminator's learning rate" in message
+    assert message.startswith("D(G(z)) has stayed below 0.05 for 200 steps: the discriminator rejects every fake")
+    assert "lower D's learning rate or use k > 1 generator steps" in message
 
 
 def test_health_warning_when_neither_can_tell():

@@ -1,0 +1,140 @@
+"""Training runs side by side: the same seed, the same budget, one setting changed (notebook 06).
+
+    base = course_default()
+    runs = {"balanced": run_config("balanced", base, images, steps=3000, meter=meter),
+            "strong D": run_config("strong D", variant(base, lr_g=base.lr_g / 1000), images, 3000, meter)}
+    fig = compare_runs(runs.values())
+    print(summary_table(runs.values()))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import matplotlib.pyplot as plt
+import torch
+
+from gan_course.errors import CourseError
+from gan_course.models import ModelConfig, sample_noise
+from gan_course.quality import DigitMeter, Quality
+from gan_course.seeding import seed_everything
+from gan_course.training import TrainConfig, TrainResult, course_default, generate, train
+from gan_course.visualisation import running_mean, show_grid  # noqa: F401 (running_mean re-exported)
+
+METER_SEED = 1  # the meter's noise: the same 500 z for every run, so readings are comparable
+WINDOW = 200  # the last steps averaged by `Run.d_outputs`
+
+
+@dataclass
+class Run:
+    """A named, finished run and the digit meter's reading of its samples."""
+
+    name: str
+    result: TrainResult
+    quality: Quality | None  # None when no meter was given
+
+    def d_outputs(self, window: int = WINDOW) -> tuple[float, float]:
+        """Mean D(x) and D(G(z)) (before D's step) over the last `window` steps."""
+        history = self.result.history
+        d_x, d_g_z = history.d_x[-window:], history.d_g_z1[-window:]
+        return sum(d_x) / len(d_x), sum(d_g_z) / len(d_g_z)
+
+    def summary(self) -> str:
+        d_x, d_g_z = self.d_outputs()
+        text = f"{self.name}: {self.result.history.step[-1]:,} steps, D(x) {d_x:.2f}, D(G(z)) {d_g_z:.2f}"
+        text += f"; {self.quality.summary()}" if self.quality is not None else ""
+        return text + "".join(f"\n  warning: {message}" for message in self.result.history.warnings)
+
+
+def variant(base: TrainConfig | None = None, **changes) -> TrainConfig:
+    """A copy of `base` (default: `course_default()`) with some fields changed.
+
+    Accepts TrainConfig fields (lr_g, lr_d, beta1, k, batch_size, ...) and ModelConfig
+    fields (g_hidden, d_hidden, latent_dim, ...); `base` itself is left unchanged.
+    """
+    base = base if base is not None else course_default()
+    train_names = {f.name for f in fields(TrainConfig)} - {"model"}
+    model_names = {f.name for f in fields(ModelConfig)} - {"model"}
+    unknown = sorted(set(changes) - train_names - model_names)
+    if unknown:
+        raise CourseError(f"Unknown setting(s) {', '.join(unknown)}. Choose from: {', '.join(sorted(train_names | model_names))}.")
+    model = replace(base.model, **{k: v for k, v in changes.items() if k in model_names})
+    return replace(base, model=model, **{k: v for k, v in changes.items() if k in train_names})
+
+
+def run_config(name: str, config: TrainConfig, images: torch.Tensor, steps: int, meter: DigitMeter | None = None,
+               seed: int = 0, device: torch.device | str = "cpu", n_meter: int = 500, progress: bool = True) -> Run:
+    """Train `config` for exactly `steps` steps from `seed` and score `n_meter` samples with `meter`.
+
+    images: (N, 1, 28, 28) in [-1, 1]. The budget is steps, never seconds, so the same seed gives
+    the same run on any machine speed; the meter's noise is the same for every run.
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise CourseError(f"steps must be a positive integer; got {steps!r}. Try steps=3000.")
+    if not isinstance(n_meter, int) or n_meter < 2:
+        raise CourseError(f"n_meter must be an integer of at least 2; got {n_meter!r}. A few hundred give stable figures.")
+    config = replace(config, steps=steps, epochs=None, seconds=None, snapshot_every=min(config.snapshot_every, steps))
+    rng = seed_everything(seed)
+    result = train(config, images, device, rng=rng, progress=progress)
+    quality = None
+    if meter is not None:
+        z = sample_noise(n_meter, config.model.latent_dim, torch.Generator().manual_seed(METER_SEED), device)
+        quality = meter.score(generate(result.generator, z))  # (n_meter, 1, 28, 28) in [-1, 1]
+    return Run(name, result, quality)
+
+
+def _as_list(runs) -> list[Run]:
+    runs = list(runs.values() if isinstance(runs, dict) else runs)
+    if not runs or not all(isinstance(run, Run) for run in runs):
+        raise CourseError("Give one or more Run objects (what run_config returns), e.g. compare_runs([balanced, strong_d]).")
+    return runs
+
+
+def compare_runs(runs, n_images: int = 36, title: str = "Same seed, same budget"):
+    """One row per run: D(x) and D(G(z)) over the steps, its last fixed-noise samples, and the
+    meter's confident samples per digit (an empty bar is a missing digit: mode collapse)."""
+    runs = _as_list(runs)
+    fig, axes = plt.subplots(len(runs), 3, figsize=(15, 3.6 * len(runs)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.6, 1, 1.3]})
+    for (curves, grid, bars), run in zip(axes, runs):
+        _plot_curves(run, curves)
+        step, images = run.result.history.snapshots[-1]
+        show_grid(images[:n_images], f"{run.name}: samples at step {step:,}", ax=grid)
+        _plot_counts(run, bars)
+    fig.suptitle(title, fontsize=14)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_curves(run: Run, ax) -> None:
+    """D(x) and D(G(z)) (before D's step) per step, faint, with their running means on top."""
+    history = run.result.history
+    for values, label, color in ((history.d_x, "D(x), real", "tab:blue"), (history.d_g_z1, "D(G(z)), fake", "tab:orange")):
+        ax.plot(history.step, values, color=color, linewidth=0.5, alpha=0.25)
+        ax.plot(history.step, running_mean(values), color=color, linewidth=2, label=f"{label} (running mean)")
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set(title=f"{run.name}: what D believes", xlabel="step", ylabel="probability 'real'", ylim=(0, 1.22),
+           yticks=[0, 0.25, 0.5, 0.75, 1])
+    ax.legend(loc="upper center", ncol=2, fontsize=8)  # above the curves, which stay in [0, 1]
+
+
+def _plot_counts(run: Run, ax) -> None:
+    ax.set(title=f"{run.name}: digit meter", xlabel="digit", ylabel="confident samples", xticks=range(10))
+    if run.quality is None:
+        ax.text(0.5, 0.5, "no meter", ha="center", transform=ax.transAxes)
+        return
+    ax.bar(range(10), run.quality.counts, color="tab:green")
+    ax.text(0.02, 0.95, run.quality.summary().replace(", FD", "\nFD"), transform=ax.transAxes, va="top", fontsize=9)
+
+
+def summary_table(runs) -> str:
+    """A text table: the settings that differ between runs, D's outputs (last steps) and the meter's figures."""
+    runs = _as_list(runs)
+    header = f"{'run':<14}{'lr_g':>9}{'lr_d':>9}{'k':>3}{'D(x)':>7}{'D(G(z))':>9}{'confident':>11}{'classes':>9}{'FD':>8}  warnings"
+    lines = [header, "-" * len(header)]
+    for run in runs:
+        config, (d_x, d_g_z), q = run.result.config, run.d_outputs(), run.quality
+        meter = f"{q.confident:>11.0%}{q.classes:>6}/10{q.fd:>8.0f}" if q is not None else f"{'-':>11}{'-':>9}{'-':>8}"
+        lines.append(f"{run.name:<14}{config.lr_g:>9.2g}{config.lr_d:>9.2g}{config.k:>3}{d_x:>7.2f}{d_g_z:>9.2f}"
+                     f"{meter}  {len(run.result.history.warnings)}")
+    return "\n".join(lines)

@@ -1,0 +1,487 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Training: one step dissected, then a live run
+#
+# **What you will learn**
+# - one GAN training step, line by line, on a real batch: D on real, D on fake with `detach`, D's step,
+#   then G through the *updated* D, G's step;
+# - what goes wrong without `detach`: D's backward pass writes gradients into G;
+# - that the library's `train_step` does exactly the same, number for number;
+# - how to train live with a dashboard, and with sliders and a Train button;
+# - how to read the results: real vs fake, the fixed-noise snapshots, the loss and D(x)/D(G(z)) curves,
+#   and the digit meter's three figures;
+# - how to save a trained generator and load it back.
+#
+# **Prerequisites:** notebooks 01–04: seeding and the device, MNIST batches in [-1, 1], the two
+# networks, BCE with real = 1 / fake = 0 and the two optimizers.
+#
+# **Where we are:** notebook 5 of 6. All the parts exist; now we make them play. Notebook 06 shows what
+# happens when the two players are not evenly matched.
+
+# %% [markdown]
+# ## Setup
+#
+# Inline figures, one seed at the top, and the device. `get_device("auto")` takes a GPU when there is
+# one (in a GPU Codespace this cell says `cuda`), else the CPU. This output depends on the machine, so
+# the tests do not compare it.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# %matplotlib inline
+import inspect
+
+import torch
+
+from gan_course.device import get_device
+from gan_course.seeding import seed_everything
+
+rng = seed_everything(0)
+device = get_device("auto")
+print("this notebook trains on:", device)
+
+# %% [markdown]
+# The course's settings come from `course_default()`; we read them rather than retype them:
+
+# %%
+from gan_course.training import course_default
+
+config = course_default()
+print(f"model {config.model.model}, batch size {config.batch_size}, lr_g {config.lr_g:g}, lr_d {config.lr_d:g}, "
+      f"beta1 {config.beta1}, k {config.k}")
+
+# %% [markdown]
+# ## One real batch
+#
+# A shuffling `DataLoader` as in notebook 02, with the course's batch size. One batch of real digits:
+
+# %%
+from gan_course.data import load_dataset, make_loader
+
+loader = make_loader(load_dataset(), config.batch_size, rng)
+real, labels = next(iter(loader))
+real = real.to(device)
+print(tuple(real.shape), f"range [{real.min():.0f}, {real.max():.0f}]")
+
+# %% [markdown]
+# A fresh pair of networks (notebook 03) and their two optimizers (notebook 04), with the course's
+# learning rates and Adam's `beta1`. We keep a copy of the starting weights: at the end of the step we
+# will give the same weights to the library's `train_step` and compare.
+
+# %%
+import copy
+
+from gan_course.losses import make_optimizers
+from gan_course.models import build_models
+
+generator, discriminator = build_models(config.model, device)
+start_g, start_d = copy.deepcopy(generator.state_dict()), copy.deepcopy(discriminator.state_dict())
+opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
+type(generator).__name__, type(discriminator).__name__
+
+# %% [markdown]
+# The noise for this step, one `z` per real image, drawn from its own seeded stream so that we can draw
+# exactly the same `z` again later:
+
+# %%
+from gan_course.models import sample_noise
+
+z = sample_noise(len(real), generator.latent_dim, torch.Generator().manual_seed(5), device)
+tuple(z.shape)
+
+# %% [markdown]
+# ## The discriminator's half of the step
+#
+# **Line 1: zero D's gradients.** PyTorch *adds* new gradients to old ones, and the previous generator
+# step left gradients in D (G's loss flows back through D). `set_to_none=True` drops them entirely.
+
+# %%
+opt_d.zero_grad(set_to_none=True)
+print("D has no gradients:", all(p.grad is None for p in discriminator.parameters()))
+
+# %% [markdown]
+# **Line 2: D on real images.** D outputs logits; the sigmoid turns them into D(x), D's probability
+# that an image is real. An untrained D says about 0.5 for everything.
+
+# %%
+real_logits = discriminator(real)
+d_x = torch.sigmoid(real_logits).mean().item()
+print(tuple(real_logits.shape), f"D(x) = {d_x:.2f}")
+
+# %% [markdown]
+# **Line 3: D on fake images, detached.** G turns `z` into fakes; D scores them. `fake.detach()` cuts
+# the graph between them: D's loss is about D, and its backward pass must stop at the fakes.
+
+# %%
+fake = generator(z)
+fake_logits = discriminator(fake.detach())
+d_g_z1 = torch.sigmoid(fake_logits).mean().item()
+print(tuple(fake.shape), f"D(G(z)) = {d_g_z1:.2f}")
+
+# %% [markdown]
+# **Line 4: D's loss and its backward pass.** Real towards 1, fake towards 0 (notebook 04). After
+# `backward()` D has gradients and G still has none, thanks to `detach`:
+
+# %%
+from gan_course.losses import discriminator_loss
+
+loss_real, loss_fake = discriminator_loss(real_logits, fake_logits)
+loss_d = loss_real + loss_fake
+loss_d.backward()
+print(f"loss_d = {loss_d.item():.2f}")
+print("D has gradients:", all(p.grad is not None for p in discriminator.parameters()))
+print("G has gradients:", any(p.grad is not None for p in generator.parameters()))
+
+# %% [markdown]
+# ### What goes wrong without `detach`
+#
+# Do the same on copies of the two networks, but score `fake` instead of `fake.detach()`. The backward
+# pass no longer stops at the fakes: it runs on through G and writes gradients into G's parameters.
+
+# %%
+g_copy, d_copy = copy.deepcopy(generator), copy.deepcopy(discriminator)
+g_copy.zero_grad(set_to_none=True)
+d_copy.zero_grad(set_to_none=True)
+wrong_real, wrong_fake = discriminator_loss(d_copy(real), d_copy(g_copy(z)))  # no detach
+(wrong_real + wrong_fake).backward()
+g_norm = torch.cat([p.grad.flatten() for p in g_copy.parameters()]).norm().item()
+print("G has gradients:", all(p.grad is not None for p in g_copy.parameters()), f"(norm {g_norm:.2f})")
+
+# %% [markdown]
+# Those gradients point the way that lowers *D's* loss: a step along them would make G's fakes *easier*
+# to catch. `train_step` zeroes G's gradients before G's own step, so there the leak "only" costs a
+# backward pass through G for nothing on every step; in a loop that forgets to zero them, G is pushed
+# the wrong way. Either way: detach the fakes for D's step.
+#
+# **Line 5: step D.** Only D's weights move. Scored again, the real digits look more real to D and the
+# same fakes more fake. (A big jump for one step: Adam's very first step moves every weight by about the
+# full learning rate; later steps are smaller.)
+
+# %%
+opt_d.step()
+with torch.no_grad():
+    d_x_after = torch.sigmoid(discriminator(real)).mean().item()
+    d_g_z2 = torch.sigmoid(discriminator(fake)).mean().item()
+print(f"D(x):    {d_x:.2f} -> {d_x_after:.2f}   up: {d_x_after > d_x}")
+print(f"D(G(z)): {d_g_z1:.2f} -> {d_g_z2:.2f}   down: {d_g_z2 < d_g_z1}")
+
+# %% [markdown]
+# ## The generator's half of the step
+#
+# **Line 6: zero G's gradients, and score the fakes with the *updated* D.** No `detach` this time: the
+# gradient must flow through D into G. G's loss scores its fakes against the *real* label (the
+# non-saturating loss of notebook 04). D gets gradients too, which the next step's line 1 throws away.
+
+# %%
+from gan_course.losses import generator_loss
+
+opt_g.zero_grad(set_to_none=True)
+fake_logits_after = discriminator(fake)
+loss_g = generator_loss(fake_logits_after)
+loss_g.backward()
+print(f"loss_g = {loss_g.item():.2f}", " G has gradients:", all(p.grad is not None for p in generator.parameters()))
+
+# %% [markdown]
+# **Line 7: step G.** Now the same `z` gives fakes that the (unchanged) D finds a little more real:
+
+# %%
+opt_g.step()
+with torch.no_grad():
+    d_g_z_new = torch.sigmoid(discriminator(generator(z))).mean().item()
+print(f"D(G(z)) after G's step: {d_g_z2:.2f} -> {d_g_z_new:.2f}   up: {d_g_z_new > d_g_z2}")
+
+# %% [markdown]
+# That is one whole step. With `k > 1` the generator repeats lines 6 and 7 with fresh noise before D's
+# next turn.
+#
+# ## The library does the same
+#
+# `gan_course.training.train_step` is those seven lines (plus the `k` loop and the figures it returns):
+
+# %%
+from gan_course.training import train_step
+
+print(inspect.getsource(train_step))
+
+# %% [markdown]
+# To check it, give it the same starting weights, fresh optimizers, the same real batch and the same
+# noise stream (`rng` seeded with 5, like our `z`), and compare the weights after one step with ours:
+
+# %%
+g2, d2 = build_models(config.model, device)
+g2.load_state_dict(start_g)
+d2.load_state_dict(start_d)
+opt_g2, opt_d2 = make_optimizers(g2, d2, config.lr_g, config.lr_d, (config.beta1, 0.999))
+stats = train_step(g2, d2, opt_g2, opt_d2, real, rng=torch.Generator().manual_seed(5))
+same = lambda a, b: all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
+print("same D after one step:", same(d2, discriminator), " same G:", same(g2, generator))
+
+# %% [markdown]
+# It also returns the figures we printed by hand: the losses, D(x), D(G(z)) before D's step
+# (`d_g_z1`) and after it (`d_g_z2`):
+
+# %%
+ours = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_x": d_x, "d_g_z1": d_g_z1, "d_g_z2": d_g_z2}
+for name, value in stats.items():
+    print(f"{name:>7}: train_step {value:.2f}   by hand {ours[name]:.2f}")
+
+# %% [markdown]
+# ## Training for real
+#
+# `train` repeats `train_step` over shuffled batches of the course's 10,000 digits. One epoch is one
+# pass over them: `10,000 // batch_size` steps.
+
+# %%
+from gan_course.data import training_images
+
+images = training_images()
+print(tuple(images.shape), "steps per epoch:", len(images) // config.batch_size)
+
+# %% [markdown]
+# While it trains we want a number for "does this look like digits?". The **digit meter** is a small
+# classifier trained on real MNIST. It is trained once (a few seconds) and then loaded from a cache. On
+# held-out real digits it is right this often:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from gan_course.quality import load_meter
+
+meter = load_meter()
+print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
+
+# %% [markdown]
+# The two settings you will change most. `LR` is the learning rate of both networks (the course
+# default); `EPOCHS` is chosen so the run takes about half a minute on 2 CPU cores: one epoch is one pass
+# over the 10,000 digits, about 1 s here. The digits become recognisable after about 10 epochs and
+# cleaner by 30 (see `benchmarks/README.md`). Change them and run the next cell again.
+
+# %%
+EPOCHS = 30
+LR = course_default().lr_g
+print(f"EPOCHS = {EPOCHS} ({EPOCHS * (len(images) // config.batch_size):,} steps), LR = {LR:g}")
+
+# %% [markdown]
+# `train_and_show` trains the course's MLP GAN with these settings and redraws a dashboard in place
+# every few seconds: the two losses, what D believes, the samples from the *fixed noise* (the same 64
+# `z` every time, so you watch one set of digits take shape) and the digit meter. It ends with one
+# summary line. (Times and the meter's figures differ between machines, so the tests do not compare
+# this cell's output; the cells after it check what does not.) Stop it early with the ■ button:
+# you keep what it has learnt so far.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from gan_course.live import train_and_show
+
+result = train_and_show(images, epochs=EPOCHS, lr=LR, meter=meter, device=device)
+
+# %% [markdown]
+# The run took exactly the planned number of steps, and kept a fixed-noise snapshot every
+# `snapshot_every` steps plus one at the end:
+
+# %%
+history = result.history
+print("steps:", len(history.step), " snapshots:", len(history.snapshots), " every", result.config.snapshot_every, "steps")
+print("stopped early:", history.interrupted)
+
+# %% [markdown]
+# ## Train it yourself: sliders and a Train button
+#
+# The same function behind controls: the number of epochs, the learning rate (of both networks), the
+# model (`mlp` or the convolutional `dcgan`, slower on a CPU) and `k`, the generator steps per
+# discriminator step. **Train** trains afresh with the slider values, live, in the area under the
+# button. Nothing trains until you click. `on_result` keeps your latest run in `result`, so the cells
+# further down show *your* run when you re-run them.
+
+# %%
+from IPython.display import display
+
+from gan_course.live import training_controls
+
+
+def keep(new_result):
+    global result
+    result = new_result
+
+
+controls = training_controls(images, EPOCHS, LR, meter=meter, device=device, on_result=keep)
+display(controls)
+
+# %% [markdown]
+# The sliders only offer settings that make sense in a lesson. The same check guards `train_and_show`:
+# zero epochs is refused with a message that says what is allowed (this cell fails on purpose):
+
+# %% tags=["raises-exception"]
+# NBVAL_RAISES_EXCEPTION
+from gan_course.live import check_settings
+
+check_settings(0, LR)
+
+# %% [markdown]
+# So is a learning rate far outside what GANs train with:
+
+# %% tags=["raises-exception"]
+# NBVAL_RAISES_EXCEPTION
+check_settings(EPOCHS, 0.5)
+
+# %% [markdown]
+# ## Reading the results
+#
+# ### Real next to fake
+#
+# `generate` runs G in evaluation mode on the fixed noise. Left: 64 real training digits; right: 64
+# fakes. (Figures are not compared by the tests, only their size; look at them.)
+
+# %%
+from gan_course.training import generate
+from gan_course.visualisation import show_real_vs_fake
+
+fake = generate(result.generator, result.fixed_noise)
+fig = show_real_vs_fake(images[:64], fake, title=f"After {len(result.history.step):,} steps")
+
+# %% [markdown]
+# ### The same noise over time
+#
+# The snapshots show the fixed noise through G as training went on: blurry blobs first, then strokes,
+# then digits. Each position keeps its `z`, so you can follow one digit as it forms.
+
+# %%
+from gan_course.visualisation import show_snapshots
+
+fig = show_snapshots(result.history.snapshots)
+
+# %% [markdown]
+# ### The losses
+#
+# GAN losses do not fall towards zero as in ordinary training: each player's loss depends on the other
+# one. Healthy looks like this: both noisy, neither running away after the first few hundred steps. D's
+# loss stays a little below 2 log 2 ≈ 1.39, its value when D says 0.5 for everything; G's loss wanders
+# around 1, a little above log 2 ≈ 0.69.
+
+# %%
+from gan_course.visualisation import plot_d_outputs, plot_losses
+
+fig = plot_losses(result.history)
+
+# %% [markdown]
+# ### What the discriminator believes
+#
+# D(x) on real digits and D(G(z)) on fakes. Balanced training keeps both near 0.5, with D(x) a little
+# above: D can tell a bit, and that bit is what teaches G. D(G(z)) after D's step lies below D(G(z))
+# before it, because every D step pushes the fakes down. Notebook 06 shows the curves of runs that go
+# wrong: D(G(z)) pinned near 0, or both stuck at exactly 0.5.
+
+# %%
+fig = plot_d_outputs(result.history)
+
+# %% [markdown]
+# Every step scores one batch, so the curves are noisy. Averaged over the last 200 steps:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+last = slice(-200, None)
+mean = lambda values: sum(values[last]) / len(values[last])
+print(f"D(x) {mean(history.d_x):.2f}, D(G(z)) before D's step {mean(history.d_g_z1):.2f}, "
+      f"after it {mean(history.d_g_z2):.2f}")
+print(f"loss_d {mean(history.loss_d):.2f}, loss_g {mean(history.loss_g):.2f}")
+
+# %% [markdown]
+# ### The digit meter's reading
+#
+# The meter scores 500 samples from noise of its own (seeded, so every run is scored on the same `z`):
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+z_meter = sample_noise(500, result.config.model.latent_dim, torch.Generator().manual_seed(1), device)
+quality = meter.score(generate(result.generator, z_meter))
+print("generated:", quality.summary())
+print("per digit:", quality.counts)
+
+# %% [markdown]
+# Three figures:
+# - **confident**: the share of samples the meter classifies with probability ≥ 0.9 *and* whose features
+#   lie as close to real digits of that class as 99% of real digits do: samples that look clearly like
+#   *some* digit. Blobs and smudges are not confident, even when the classifier alone would call them an 8.
+# - **classes**: how many of the ten digits appear among the confident samples (each with at least 2% of
+#   them). A generator that draws only a few kinds of digit, *mode collapse*, scores low here even when
+#   its samples are crisp. `counts` lists the confident samples per digit 0–9.
+# - **FD**: the Fréchet distance between the meter's features of the fakes and of real digits, the idea
+#   behind the FID score used in research, on a small scale. Lower is better; only compare FDs measured
+#   by the same meter.
+#
+# For scale, real digits from the training set score:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+print("real:     ", meter.score(images[:500]).summary())
+
+# %% [markdown]
+# After this short run the generator draws (nearly) every kind of digit: the tests check only that at
+# least 8 of the 10 appear, a safe margin on any machine. But fewer of its samples are confident than real
+# digits, and its FD is much larger: there is room to train longer.
+
+# %%
+print("500 samples scored:", quality.n, " at least 8 digits present:", quality.classes >= 8)
+
+# %% [markdown]
+# ## Save the generator and load it back
+#
+# `save_generator` writes G's weights together with the `ModelConfig` that rebuilds it, atomically (a
+# crash never leaves half a file). We save into a temporary folder; to keep a generator, save it under
+# `runs/` in the project folder (git ignores it).
+
+# %%
+import tempfile
+from pathlib import Path
+
+from gan_course.checkpoint import load_generator, save_generator
+
+folder = tempfile.TemporaryDirectory()
+path = save_generator(result.generator, result.config.model, Path(folder.name) / "generator.pt")
+print(path.name, "saved:", path.is_file())
+
+# %% [markdown]
+# `load_generator` rebuilds the network from the saved config alone and returns it in evaluation mode.
+# The loaded generator draws exactly the same digits from the same noise:
+
+# %%
+loaded, loaded_config = load_generator(path, device)
+print(loaded_config.model, type(loaded).__name__)
+print("same digits:", torch.equal(generate(loaded, result.fixed_noise), generate(result.generator, result.fixed_noise)))
+folder.cleanup()
+
+# %% [markdown]
+# ## Recap
+#
+# - One step: zero D's gradients → D on real → D on `fake.detach()` → D's loss, backward, step D →
+#   zero G's gradients → the *updated* D on the fakes, scored against the real label → backward, step G.
+# - Without `detach`, D's backward pass writes gradients into G that point the wrong way.
+# - `train_step` does exactly this; `train` repeats it over shuffled batches; `train_and_show` adds a
+#   live dashboard and `training_controls` puts sliders on it.
+# - Read a run by its pictures (real vs fake, snapshots of the fixed noise), its curves (losses that
+#   stay level, D(x) a little above 0.5 and D(G(z)) a little below) and the digit meter (confident,
+#   classes, FD).
+# - `save_generator` / `load_generator` round-trip a generator with its config.
+#
+# ## Try this
+#
+# 1. Set `EPOCHS = 60` and run the training cell again. How do confident and FD change?
+# 2. Use the sliders: train the `dcgan` model for a few epochs. Compare its samples with the MLP's at the
+#    same number of steps (and the time it took).
+# 3. Set the learning rate slider to `1e-4`, then to `1e-2`. What do the curves do in each case?
+# 4. Set *G steps per D step* (`k`) to 3. Does D(G(z)) go up? Is the result better?
+# 5. Remove `.detach()` from line 3 and run the whole step again. Which printed booleans change?
+# 6. In a terminal in the project folder, run `python -m gan_course train --epochs 15 --out runs/mine`:
+#    the same run without a notebook. Then open `runs/mine/grid.png`.

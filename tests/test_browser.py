@@ -1,0 +1,81 @@
+"""The course in a real browser: JupyterLab in headless Chromium, driven with Playwright.
+
+Every notebook is opened and run with Run > Run All Cells, and must end with every cell run and no error on
+the page except in its declared error demos. In the training notebook the sliders are then moved (keyboard
+on the epochs handle, typing into the learning-rate readout), Train is pressed, and the run must report
+those values and leave its final dashboard on screen. Screenshots go to artifacts/browser/.
+
+Needs Debian's Chromium (`apt-get install chromium`; CI installs it in .ci/run); GAN_COURSE_SKIP_BROWSER=1
+skips these tests. The server runs on a temporary copy of notebooks/, never on the committed files.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import browser_support as bs
+
+pytestmark = pytest.mark.browser
+
+TRAINING_NOTEBOOK = "05_training.ipynb"
+NOTEBOOKS = sorted(path.name for path in bs.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+SHOTS = bs.ARTIFACTS / "browser"
+RUN_ALL_TIMEOUT = float(os.environ.get("GAN_COURSE_BROWSER_TIMEOUT", "900"))  # seconds per notebook
+EPOCHS, LR_TYPED, LR_PRINTED, LR_READOUT = 2, "1e-3", "0.001", "1.0e-3"  # short run, off the defaults
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if os.environ.get("GAN_COURSE_SKIP_BROWSER", "").strip() not in ("", "0"):
+        pytest.skip("GAN_COURSE_SKIP_BROWSER is set")
+    if bs.find_chromium() is None:
+        pytest.fail(f"The browser tests need Chromium and none was found. {bs.INSTALL_HINT}", pytrace=False)
+    with bs.jupyter_lab(tmp_path_factory.mktemp("jupyterlab")) as server:
+        yield server
+
+
+@pytest.fixture
+def page(lab):
+    with bs.chromium_page() as page:
+        yield page
+    for kernel in lab.api("kernels"):  # each notebook's kernel ends with its test: two cores, no idle torch
+        lab.api(f"kernels/{kernel['id']}", method="DELETE")
+
+
+def run_notebook(page, lab, name: str) -> None:
+    bs.open_notebook(page, lab, name)
+    try:
+        bs.run_all(page, RUN_ALL_TIMEOUT)
+    finally:
+        bs.screenshot(page, SHOTS / f"{name.removesuffix('.ipynb')}_run_all.png")
+    problems = bs.notebook_problems(page, lab.root / name)
+    assert not problems, f"{name} in JupyterLab:\n- " + "\n- ".join(problems)
+
+
+@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if n != TRAINING_NOTEBOOK])
+def test_notebook_runs_in_jupyterlab(page, lab, name):
+    run_notebook(page, lab, name)
+
+
+def test_training_sliders_and_train_button(page, lab):
+    assert TRAINING_NOTEBOOK in NOTEBOOKS, f"{bs.NOTEBOOKS / TRAINING_NOTEBOOK} is missing; found {NOTEBOOKS}"
+    run_notebook(page, lab, TRAINING_NOTEBOOK)
+
+    run = bs.train_with_widget(page, EPOCHS, LR_TYPED, SHOTS, TRAINING_NOTEBOOK.removesuffix(".ipynb"))
+
+    for before, wanted in zip(run.readouts_before, (str(EPOCHS), LR_READOUT)):
+        assert before != wanted, f"the notebook's slider already shows {wanted}: pick other test values (EPOCHS, LR_*)"
+    assert (run.epochs_readout, run.lr_readout) == (str(EPOCHS), LR_READOUT), "the sliders did not take the values"
+    assert "Error:" not in run.output and "Traceback" not in run.output, run.output
+    done = bs.DONE_LINE.search(run.output)
+    assert done, f"no summary line after pressing Train; the output area shows:\n{run.output}"
+    assert done.group(1) == "Done", done.group(0)
+    assert (done.group(3), done.group(4)) == (str(EPOCHS), LR_PRINTED), f"the run did not use the sliders: {done.group(0)}"
+    assert int(done.group(6).replace(",", "")) > 0, done.group(0)
+    assert run.images_drawn >= 2, f"the dashboard was drawn {run.images_drawn} time(s); it must redraw during training"
+    assert run.final_image_is_last, "the dashboard left on screen is not the last one drawn (updates were lost)"
+    assert run.final_image_width > 500, f"the final dashboard picture did not load (width {run.final_image_width})"
+    problems = bs.notebook_problems(page, lab.root / TRAINING_NOTEBOOK)
+    assert not problems, "after training:\n- " + "\n- ".join(problems)

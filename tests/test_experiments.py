@@ -1,0 +1,129 @@
+"""Tests for gan_course.experiments: runs side by side with the same seed and budget (notebook 06)."""
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from gan_course.data import training_images
+from gan_course.errors import CourseError
+from gan_course.experiments import compare_runs, run_config, running_mean, summary_table, variant
+from gan_course.quality import load_meter
+from gan_course.training import course_default
+
+STEPS = 6  # tiny: these tests check the plumbing; notebook 06 runs the real experiments
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    return training_images(n=512)  # (512, 1, 28, 28) real digits in [-1, 1]
+
+
+@pytest.fixture(scope="module")
+def meter():
+    return load_meter(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """The course default with a small batch, so a step is quick."""
+    return variant(batch_size=16, snapshot_every=4)
+
+
+def test_variant_changes_train_and_model_fields_and_leaves_base_alone():
+    base = course_default()
+    changed = variant(base, lr_g=base.lr_g / 10, k=2, d_hidden=(32,))
+    assert (changed.lr_g, changed.k, changed.model.d_hidden) == (base.lr_g / 10, 2, (32,))
+    assert (changed.lr_d, changed.model.g_hidden) == (base.lr_d, base.model.g_hidden)
+    assert (base.k, base.model.d_hidden) == (course_default().k, course_default().model.d_hidden)
+
+
+def test_variant_defaults_to_course_default():
+    assert variant() == course_default()
+
+
+def test_variant_rejects_unknown_settings_naming_them():
+    with pytest.raises(CourseError, match=r"Unknown setting\(s\) lr\. Choose from: .*lr_d"):
+        variant(lr=0.1)
+
+
+def test_variant_validates_model_fields():
+    with pytest.raises(CourseError, match="latent_dim must be a positive integer"):
+        variant(latent_dim=0)
+
+
+def test_run_config_trains_exactly_the_budget_and_is_repeatable(images, small):
+    first = run_config("a", small, images, steps=STEPS, seed=3, progress=False)
+    again = run_config("a", small, images, steps=STEPS, seed=3, progress=False)
+    other = run_config("a", small, images, steps=STEPS, seed=4, progress=False)
+    assert first.result.history.step == list(range(1, STEPS + 1))
+    assert first.result.history.d_g_z1 == again.result.history.d_g_z1
+    assert first.result.history.d_g_z1 != other.result.history.d_g_z1
+    assert first.quality is None
+    assert small.steps is None and small.seconds == course_default().seconds  # the given config is not changed
+
+
+def test_run_config_scores_the_samples_with_the_meter(images, small, meter):
+    run = run_config("scored", small, images, steps=STEPS, meter=meter, n_meter=50, progress=False)
+    assert run.quality.n == 50
+    assert 0 <= run.quality.confident <= 1 and 0 <= run.quality.classes <= 10
+    assert sum(run.quality.counts) <= 50
+
+
+def test_run_config_snapshots_even_a_budget_shorter_than_snapshot_every(images):
+    run = run_config("short", variant(batch_size=16), images, steps=3, progress=False)
+    step, samples = run.result.history.snapshots[-1]
+    assert step == 3 and samples.shape == (course_default().n_fixed, 1, 28, 28)
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2.5, True, None])
+def test_run_config_rejects_a_bad_budget(images, small, steps):
+    with pytest.raises(CourseError, match="steps must be a positive integer"):
+        run_config("bad", small, images, steps=steps)
+
+
+def test_run_config_rejects_too_few_meter_samples(images, small, meter):
+    with pytest.raises(CourseError, match="n_meter must be an integer of at least 2; got 1"):
+        run_config("bad", small, images, steps=STEPS, meter=meter, n_meter=1)
+
+
+def test_run_summary_names_the_run_and_its_figures(images, small, meter):
+    run = run_config("balanced", small, images, steps=STEPS, meter=meter, n_meter=50, progress=False)
+    d_x, d_g_z = run.d_outputs()
+    assert d_x == pytest.approx(sum(run.result.history.d_x) / STEPS)
+    assert run.summary().startswith(f"balanced: {STEPS} steps, D(x) {d_x:.2f}, D(G(z)) {d_g_z:.2f}; confident ")
+
+
+def test_compare_runs_draws_one_row_of_three_panels_per_run(images, small, meter):
+    runs = [run_config(name, small, images, steps=STEPS, meter=meter, n_meter=50, progress=False) for name in "ab"]
+    runs.append(run_config("no meter", small, images, steps=STEPS, progress=False))
+    fig = compare_runs(runs)
+    assert len(fig.axes) == 9
+    assert [ax.get_title() for ax in fig.axes[::3]] == ["a: what D believes", "b: what D believes", "no meter: what D believes"]
+    plt.close(fig)
+
+
+def test_summary_table_has_a_row_per_run_with_its_settings(images, small):
+    runs = {name: run_config(name, variant(small, lr_g=lr), images, steps=STEPS, progress=False)
+            for name, lr in (("slow G", 1e-5), ("fast G", 1e-2))}
+    lines = summary_table(runs).splitlines()
+    assert len(lines) == 4 and lines[0].startswith("run") and set(lines[1]) == {"-"}
+    assert lines[2].split()[:3] == ["slow", "G", "1e-05"] and lines[3].split()[:3] == ["fast", "G", "0.01"]
+
+
+@pytest.mark.parametrize("runs", [[], ["not a run"], {}])
+def test_compare_and_table_reject_anything_but_runs(runs):
+    with pytest.raises(CourseError, match="Give one or more Run objects"):
+        compare_runs(runs)
+    with pytest.raises(CourseError, match="Give one or more Run objects"):
+        summary_table(runs)
+
+
+def test_running_mean_averages_each_value_with_the_ones_before_it():
+    assert running_mean([1.0, 2.0, 3.0, 4.0], window=2) == pytest.approx([1.0, 1.5, 2.5, 3.5])
+    assert running_mean([2.0, 4.0, 9.0], window=10) == pytest.approx([2.0, 3.0, 5.0])
+    assert running_mean([], window=3) == []
+
+
+def test_running_mean_rejects_a_bad_window():
+    with pytest.raises(CourseError, match="window must be a positive integer; got 0"):
+        running_mean([1.0], window=0)
