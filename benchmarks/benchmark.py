@@ -72,11 +72,11 @@ def run(name: str, config: TrainConfig, images, device, marks, models=None):
 
     def keep(result):
         while pending and result.history.seconds[-1] >= pending[0]:
-            copies.append((pending.pop(0), result.history.step[-1], copy.deepcopy(result.generator).cpu()))
+            copies.append((pending.pop(0), result.history.step[-1], copy.deepcopy(result.sampler).cpu()))
 
     result = train(config, images, device, rng=seed_everything(0), progress=False, models=models, on_step=keep)
     while pending:  # the last step can end a hair before the budget's mark
-        copies.append((pending.pop(0), result.history.step[-1], copy.deepcopy(result.generator).cpu()))
+        copies.append((pending.pop(0), result.history.step[-1], copy.deepcopy(result.sampler).cpu()))
     return {"name": name, "steps": result.history.step[-1], "seconds": result.history.seconds[-1], "copies": copies}
 
 

@@ -58,9 +58,9 @@ def train(args: argparse.Namespace) -> int:
           + (f" ({threads} threads)" if threads else "") + f", budget: {_budget_text(config)}")
     result = training.train(config, images, device, rng=rng)
     history = result.history
-    save_generator(result.generator, config.model, out / "generator.pt")
+    save_generator(result.sampler, config.model, out / "generator.pt")
     atomic_write_json({"config": config.to_dict(), "history": history.to_dict()}, out / "history.json")
-    samples = write_samples(result.generator, config.model.latent_dim, args.samples, args.seed, out,
+    samples = write_samples(result.sampler, config.model.latent_dim, args.samples, args.seed, out,
                             f"{config.model.model} GAN after {history.step[-1]} steps")
     for message in history.warnings:
         print(f"warning: {message}")

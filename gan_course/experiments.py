@@ -79,7 +79,7 @@ def run_config(name: str, config: TrainConfig, images: torch.Tensor, steps: int,
     quality = None
     if meter is not None:
         z = sample_noise(n_meter, config.model.latent_dim, torch.Generator().manual_seed(METER_SEED), device)
-        quality = meter.score(generate(result.generator, z))  # (n_meter, 1, 28, 28) in [-1, 1]
+        quality = meter.score(generate(result.sampler, z))  # (n_meter, 1, 28, 28) in [-1, 1]
     return Run(name, result, quality)
 
 

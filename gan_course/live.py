@@ -50,7 +50,7 @@ class Dashboard:
             if self.z_meter is None or self.z_meter.shape[1] != result.config.model.latent_dim:
                 self.z_meter = sample_noise(self.n_meter, result.config.model.latent_dim, torch.Generator().manual_seed(1))
             device = result.fixed_noise.device
-            self.readings.append((history.step[-1], self.meter.score(generate(result.generator, self.z_meter.to(device)))))
+            self.readings.append((history.step[-1], self.meter.score(generate(result.sampler, self.z_meter.to(device)))))
         fig = self.figure(result)
         from IPython.display import display
 

@@ -6,6 +6,7 @@ step D; then G through the *updated* D -> step G, k times.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -73,6 +74,7 @@ class TrainConfig:
     seconds: float | None = None
     snapshot_every: int = 200
     n_fixed: int = 64  # images in the fixed-noise grid
+    ema: float | None = 0.999  # decay of the averaged generator we sample from; None: sample G itself
 
     def validate(self, n_images: int) -> None:
         """Raise a `CourseError` for settings that cannot train."""
@@ -90,6 +92,8 @@ class TrainConfig:
                 raise CourseError(f"{name} must be a positive integer; got {getattr(self, name)!r}.")
         if not 0 <= self.beta1 < 1:
             raise CourseError(f"beta1 must be in [0, 1); got {self.beta1!r}.")
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise CourseError(f"ema must be a decay in (0, 1), e.g. 0.999, or None; got {self.ema!r}.")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "model": self.model.to_dict()}
@@ -129,6 +133,28 @@ class TrainResult:
     history: History
     config: TrainConfig
     fixed_noise: torch.Tensor
+    ema_generator: nn.Module | None = None  # the running average of G's weights (see `update_ema`)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to draw digits from: the averaged one when the run keeps it, else G itself."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+
+@torch.no_grad()
+def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int) -> None:
+    """average <- decay * average + (1 - decay) * generator, for every weight; BatchNorm statistics are copied.
+
+    With a high learning rate G's weights jitter from step to step, and so do its digits (speckles, broken
+    strokes). The average over roughly the last 1 / (1 - decay) steps keeps what G learnt and irons out the
+    jitter; it takes no part in training. Early on the decay is smaller, (1 + step) / (10 + step), so the
+    average does not drag G's random start along.
+    """
+    rate = 1 - min(decay, (1 + step) / (10 + step))
+    for averaged, current in zip(average.parameters(), generator.parameters()):
+        averaged.lerp_(current, rate)
+    for averaged, current in zip(average.buffers(), generator.buffers()):
+        averaged.copy_(current)
 
 
 @torch.no_grad()
@@ -196,7 +222,8 @@ def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str 
     generator, discriminator = models or build_models(config.model, device)
     opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
     fixed_noise = sample_noise(config.n_fixed, config.model.latent_dim, rng, device)
-    result = TrainResult(generator, discriminator, History(), config, fixed_noise)
+    average = copy.deepcopy(generator).requires_grad_(False) if config.ema is not None else None
+    result = TrainResult(generator, discriminator, History(), config, fixed_noise, average)
     data, max_steps, step, start = images.to(device), _budget(config, len(images)), 0, time.perf_counter()
     bar = tqdm(total=max_steps, desc=f"training {config.model.model}", unit="step", disable=not progress)
     try:
@@ -204,6 +231,8 @@ def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str 
             for real in shuffled_batches(data, config.batch_size, rng):
                 stats = train_step(generator, discriminator, opt_g, opt_d, real, rng, config.k)
                 step += 1
+                if average is not None:
+                    update_ema(average, generator, config.ema, step)
                 elapsed = time.perf_counter() - start
                 _check_finite(stats, step, config)
                 result.history.append(step, elapsed, stats)
@@ -228,7 +257,7 @@ def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str 
 
 def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
     history = result.history
-    history.snapshots.append((step, generate(result.generator, result.fixed_noise)))
+    history.snapshots.append((step, generate(result.sampler, result.fixed_noise)))
     bar.set_postfix(loss_d=f"{history.loss_d[-1]:.2f}", loss_g=f"{history.loss_g[-1]:.2f}",
                     d_x=f"{history.d_x[-1]:.2f}", d_g_z=f"{history.d_g_z1[-1]:.2f}")
     for message in health_warnings(history):

@@ -22,6 +22,7 @@
 # - what goes wrong without `detach`: D's backward pass writes gradients into G;
 # - that the library's `train_step` does exactly the same, number for number;
 # - how to train live with a dashboard, and with sliders and a Train button;
+# - why the course draws its digits from an average of G's recent weights;
 # - how to read the results: real vs fake, the fixed-noise snapshots, the loss and D(x)/D(G(z)) curves,
 #   and the digit meter's three figures;
 # - how to save a trained generator and load it back.
@@ -341,14 +342,32 @@ check_settings(EPOCHS, 0.5)
 #
 # ### Real next to fake
 #
-# `generate` runs G in evaluation mode on the fixed noise. Left: 64 real training digits; right: 64
-# fakes. (Figures are not compared by the tests, only their size; look at them.)
+# `generate` runs a generator in evaluation mode on the fixed noise. Which generator? A learning rate as
+# high as the course's makes G's weights jitter from step to step, and its digits with them: speckles
+# and broken strokes. So the training run also keeps `result.ema_generator`, an *exponential moving
+# average* of G's weights over roughly the last 1,000 steps (`update_ema`, after every step; it takes no
+# part in training). Big GANs such as StyleGAN sample from such an average too. Here is G itself next to
+# its average, on the same noise:
 
 # %%
+import matplotlib.pyplot as plt
+
 from gan_course.training import generate
+from gan_course.visualisation import show_grid
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5))
+_ = show_grid(generate(result.generator, result.fixed_noise[:36]), "G after the last step", ax=left)
+_ = show_grid(generate(result.ema_generator, result.fixed_noise[:36]), "The average of G's recent weights", ax=right)
+
+# %% [markdown]
+# `result.sampler` is the generator the course draws from: the average (the dashboard, the snapshots, the
+# meter and the saved checkpoint all use it). Left: 64 real training digits; right: 64 fakes. (Figures
+# are not compared by the tests, only their size; look at them.)
+
+# %%
 from gan_course.visualisation import show_real_vs_fake
 
-fake = generate(result.generator, result.fixed_noise)
+fake = generate(result.sampler, result.fixed_noise)
 fig = show_real_vs_fake(images[:64], fake, title=f"After {len(result.history.step):,} steps")
 
 # %% [markdown]
@@ -405,7 +424,7 @@ print(f"loss_d {mean(history.loss_d):.2f}, loss_g {mean(history.loss_g):.2f}")
 # %%
 # NBVAL_IGNORE_OUTPUT
 z_meter = sample_noise(500, result.config.model.latent_dim, torch.Generator().manual_seed(1), device)
-quality = meter.score(generate(result.generator, z_meter))
+quality = meter.score(generate(result.sampler, z_meter))
 print("generated:", quality.summary())
 print("per digit:", quality.counts)
 
@@ -438,7 +457,7 @@ print("500 samples scored:", quality.n, " at least 8 digits present:", quality.c
 # %% [markdown]
 # ## Save the generator and load it back
 #
-# `save_generator` writes G's weights together with the `ModelConfig` that rebuilds it, atomically (a
+# `save_generator` writes the generator's weights (here the averaged one) together with the `ModelConfig` that rebuilds it, atomically (a
 # crash never leaves half a file). We save into a temporary folder; to keep a generator, save it under
 # `runs/` in the project folder (git ignores it).
 
@@ -449,7 +468,7 @@ from pathlib import Path
 from gan_course.checkpoint import load_generator, save_generator
 
 folder = tempfile.TemporaryDirectory()
-path = save_generator(result.generator, result.config.model, Path(folder.name) / "generator.pt")
+path = save_generator(result.sampler, result.config.model, Path(folder.name) / "generator.pt")
 print(path.name, "saved:", path.is_file())
 
 # %% [markdown]
@@ -459,7 +478,7 @@ print(path.name, "saved:", path.is_file())
 # %%
 loaded, loaded_config = load_generator(path, device)
 print(loaded_config.model, type(loaded).__name__)
-print("same digits:", torch.equal(generate(loaded, result.fixed_noise), generate(result.generator, result.fixed_noise)))
+print("same digits:", torch.equal(generate(loaded, result.fixed_noise), generate(result.sampler, result.fixed_noise)))
 folder.cleanup()
 
 # %% [markdown]

@@ -161,7 +161,7 @@ def test_short_real_training_beats_untrained_generator(mnist, meter):
     z = sample_noise(1000, config.model.latent_dim, torch.Generator().manual_seed(1))
     before = meter.score(generate(build_models(config.model)[0], z))
     result = train(config, images, rng=rng, progress=False)
-    after = meter.score(generate(result.generator, z))
+    after = meter.score(generate(result.sampler, z))
     assert len(result.history.step) == 1500
     assert after.confident > before.confident + 0.3, (before.summary(), after.summary())
     assert after.classes >= 5 and after.classes > before.classes, (before.summary(), after.summary())

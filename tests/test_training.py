@@ -124,7 +124,7 @@ def test_snapshots_every_n_steps_and_at_the_end(digits):
     assert [s for s, _ in result.history.snapshots] == [10, 20, 25] == calls
     for _, images in result.history.snapshots:
         assert images.shape == (16, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
-    assert torch.equal(result.history.snapshots[-1][1], generate(result.generator, result.fixed_noise))
+    assert torch.equal(result.history.snapshots[-1][1], generate(result.sampler, result.fixed_noise))
     assert [s for s, _ in run(digits, steps=20).history.snapshots] == [10, 20]  # no duplicate at the end
 
 
@@ -198,7 +198,7 @@ def test_ctrl_c_in_a_callback_keeps_history_snapshot_and_models(digits):
     assert history.step == list(range(1, 21)) and len(history.loss_g) == 20
     assert [s for s, _ in history.snapshots] == [10, 20]
     assert result.generator.training and result.discriminator.training
-    images = generate(result.generator, result.fixed_noise)
+    images = generate(result.sampler, result.fixed_noise)
     assert torch.isfinite(images).all() and torch.equal(images, history.snapshots[-1][1])
     assert result.discriminator(images).shape == (64,)
 
@@ -284,3 +284,35 @@ def test_dcgan_trains_a_few_steps(digits):
     result = train(TrainConfig(model=ModelConfig("dcgan", ngf=8, ndf=8), steps=3, snapshot_every=2), digits,
                    rng=torch.Generator().manual_seed(0), progress=False)
     assert [s for s, _ in result.history.snapshots] == [2, 3]
+
+
+def test_update_ema_moves_the_average_towards_the_generator_and_copies_batchnorm_statistics():
+    from gan_course.models import MLPGenerator
+    from gan_course.training import update_ema
+
+    torch.manual_seed(0)
+    average, generator = MLPGenerator(8, (16, 16)), MLPGenerator(8, (16, 16))
+    before = [p.clone() for p in average.parameters()]
+    generator.net[3].running_mean.fill_(3.0)  # the BatchNorm after the second linear layer
+    update_ema(average, generator, decay=0.999, step=10**6)  # late in training: rate 1 - 0.999
+    for old, new, target in zip(before, average.parameters(), generator.parameters()):
+        assert torch.allclose(new, 0.999 * old + 0.001 * target, atol=1e-6)
+    assert torch.equal(average.net[3].running_mean, generator.net[3].running_mean)
+    middle = [p.clone() for p in average.parameters()]
+    update_ema(average, generator, decay=0.999, step=0)  # first step: rate 1 - 1/10, far from 0.001
+    for old, new, target in zip(middle, average.parameters(), generator.parameters()):
+        assert torch.allclose(new, 0.1 * old + 0.9 * target, atol=1e-6)
+
+
+def test_a_run_samples_from_its_averaged_generator_unless_ema_is_off(digits):
+    result = run(digits, steps=20)
+    assert result.ema_generator is not None and result.sampler is result.ema_generator
+    assert not any(p.requires_grad for p in result.ema_generator.parameters())
+    assert not torch.equal(generate(result.sampler, result.fixed_noise), generate(result.generator, result.fixed_noise))
+    plain = run(digits, steps=20, ema=None)
+    assert plain.ema_generator is None and plain.sampler is plain.generator
+
+
+def test_ema_must_be_a_decay_between_0_and_1(digits):
+    with pytest.raises(CourseError, match=r"ema must be a decay in \(0, 1\), e.g. 0.999, or None; got 1.5"):
+        run(digits, steps=5, ema=1.5)
