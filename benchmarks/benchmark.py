@@ -101,12 +101,12 @@ def main() -> None:
     images = training_images()
     meter = load_meter(verbose=True)
     common = TrainConfig(model=ModelConfig("mlp", latent_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256)),
-                         batch_size=128, lr_g=2e-4, lr_d=2e-4)
+                         batch_size=128, lr_g=2e-4, lr_d=2e-4, ema=None)  # as taught: samples from G itself
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
         "course": ("course default", course_default(), images, None),
         "common": ("MLP GAN as commonly taught", common, images, None),
-        "tutorial": ("PyTorch tutorial DCGAN 64x64", TrainConfig(model=ModelConfig("dcgan", latent_dim=100), batch_size=128), images64, "tutorial"),
+        "tutorial": ("PyTorch tutorial DCGAN 64x64", TrainConfig(model=ModelConfig("dcgan", latent_dim=100), batch_size=128, ema=None), images64, "tutorial"),
     }
     chosen = args.only.split(",") if args.only else list(plans)
     print(f"machine: {platform.processor() or platform.machine()}, {threads or '-'} CPU threads, device {device}, "
