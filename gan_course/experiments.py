@@ -19,7 +19,7 @@ from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import DigitMeter, Quality
 from gan_course.seeding import seed_everything
 from gan_course.training import TrainConfig, TrainResult, course_default, generate, train
-from gan_course.visualisation import running_mean, show_grid  # noqa: F401 (running_mean re-exported)
+from gan_course.visualisation import plot_trend, show_grid
 
 METER_SEED = 1  # the meter's noise: the same 500 z for every run, so readings are comparable
 WINDOW = 200  # the last steps averaged by `Run.d_outputs`
@@ -109,9 +109,8 @@ def compare_runs(runs, n_images: int = 36, title: str = "Same seed, same budget"
 def _plot_curves(run: Run, ax) -> None:
     """D(x) and D(G(z)) (before D's step) per step, faint, with their running means on top."""
     history = run.result.history
-    for values, label, color in ((history.d_x, "D(x), real", "tab:blue"), (history.d_g_z1, "D(G(z)), fake", "tab:orange")):
-        ax.plot(history.step, values, color=color, linewidth=0.5, alpha=0.25)
-        ax.plot(history.step, running_mean(values), color=color, linewidth=2, label=f"{label} (running mean)")
+    plot_trend(ax, history.step, history.d_x, "D(x), real (running mean)", "tab:blue")
+    plot_trend(ax, history.step, history.d_g_z1, "D(G(z)), fake (running mean)", "tab:orange")
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(title=f"{run.name}: what D believes", xlabel="step", ylabel="probability 'real'", ylim=(0, 1.22),
            yticks=[0, 0.25, 0.5, 0.75, 1])

@@ -213,8 +213,9 @@ def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str 
     """Train a GAN on `images` (N, 1, 28, 28) in [-1, 1] until the budget runs out or Ctrl-C.
 
     `callback(result)` is called after each snapshot (every `snapshot_every` steps) and
-    at the end; `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or the notebook's stop button) ends the run early, keeping the
-    history, the last snapshot and usable models.
+    at the end; `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or
+    the notebook's stop button) ends the run early, keeping the history, the last snapshot
+    and usable models.
     """
     check_images(images[:256], size=images.shape[-1] if models else 28)  # own models may use other sizes
     config.validate(len(images))

@@ -79,7 +79,7 @@ def running_mean(values: list[float], window: int = 50) -> list[float]:
     return [(sums[i] - (sums[i - window] if i >= window else 0.0)) / min(i + 1, window) for i in range(len(values))]
 
 
-def _plot_trend(ax, steps, values, label, color, window):
+def plot_trend(ax, steps, values, label: str, color: str, window: int = 50) -> None:
     """Per-step values faint, their running mean bold: small batches make single steps noisy."""
     ax.plot(steps, values, color=color, linewidth=0.5, alpha=0.25)
     ax.plot(steps, running_mean(values, window), color=color, linewidth=1.8, label=label)
@@ -88,8 +88,8 @@ def _plot_trend(ax, steps, values, label, color, window):
 def plot_losses(history, ax=None, figsize=(7, 4), window: int = 50):
     """Discriminator and generator losses per step (faint) and their running mean over `window` steps."""
     fig, ax = _axes(ax, figsize)
-    _plot_trend(ax, history.step, history.loss_d, "discriminator", "tab:blue", window)
-    _plot_trend(ax, history.step, history.loss_g, "generator", "tab:orange", window)
+    plot_trend(ax, history.step, history.loss_d, "discriminator", "tab:blue", window)
+    plot_trend(ax, history.step, history.loss_g, "generator", "tab:orange", window)
     ax.set(title="Losses", xlabel="step", ylabel="BCE loss")
     ax.legend()
     return fig
@@ -98,9 +98,9 @@ def plot_losses(history, ax=None, figsize=(7, 4), window: int = 50):
 def plot_d_outputs(history, ax=None, figsize=(7, 4), window: int = 50):
     """D(x) on real images and D(G(z)) before/after D's step (running means); 0.5 is 'cannot tell'."""
     fig, ax = _axes(ax, figsize)
-    _plot_trend(ax, history.step, history.d_x, "D(x), real", "tab:blue", window)
-    _plot_trend(ax, history.step, history.d_g_z1, "D(G(z)) before D step", "tab:orange", window)
-    _plot_trend(ax, history.step, history.d_g_z2, "D(G(z)) after D step", "tab:green", window)
+    plot_trend(ax, history.step, history.d_x, "D(x), real", "tab:blue", window)
+    plot_trend(ax, history.step, history.d_g_z1, "D(G(z)) before D step", "tab:orange", window)
+    plot_trend(ax, history.step, history.d_g_z2, "D(G(z)) after D step", "tab:green", window)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(title="What the discriminator believes", xlabel="step", ylabel="probability 'real'", ylim=(0, 1))
     ax.legend(loc="best", fontsize=8)
@@ -120,7 +120,7 @@ def show_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, title: str = "", f
 def show_snapshots(snapshots, n: int = 16, max_panels: int = 6, figsize=None):
     """The same fixed noise through G over time: up to `max_panels` snapshots (step, images) in a row."""
     if not snapshots:
-        raise ValueError("no snapshots to show: train for at least snapshot_every steps first.")
+        raise CourseError("no snapshots to show: train for at least snapshot_every steps first.")
     panels = min(max_panels, len(snapshots))  # spread over the panels actually drawn: first to last
     pick = [snapshots[round(i * (len(snapshots) - 1) / max(1, panels - 1))] for i in range(panels)]
     fig, axes = plt.subplots(1, len(pick), figsize=figsize or (2.4 * len(pick), 2.9), squeeze=False)

@@ -6,7 +6,7 @@ import torch
 
 from gan_course.data import training_images
 from gan_course.errors import CourseError
-from gan_course.experiments import compare_runs, run_config, running_mean, summary_table, variant
+from gan_course.experiments import compare_runs, run_config, summary_table, variant
 from gan_course.quality import load_meter
 from gan_course.training import course_default
 
@@ -116,14 +116,3 @@ def test_compare_and_table_reject_anything_but_runs(runs):
         compare_runs(runs)
     with pytest.raises(CourseError, match="Give one or more Run objects"):
         summary_table(runs)
-
-
-def test_running_mean_averages_each_value_with_the_ones_before_it():
-    assert running_mean([1.0, 2.0, 3.0, 4.0], window=2) == pytest.approx([1.0, 1.5, 2.5, 3.5])
-    assert running_mean([2.0, 4.0, 9.0], window=10) == pytest.approx([2.0, 3.0, 5.0])
-    assert running_mean([], window=3) == []
-
-
-def test_running_mean_rejects_a_bad_window():
-    with pytest.raises(CourseError, match="window must be a positive integer; got 0"):
-        running_mean([1.0], window=0)

@@ -1,6 +1,7 @@
 """The digit meter: the Fréchet distance against closed forms, and what the meter says about real digits, noise,
 mode collapse and a short real training run."""
 
+import copy
 import math
 import re
 import statistics
@@ -84,6 +85,18 @@ def test_real_digits_score_confident_with_all_ten_classes(meter, held_out):
     assert sum(quality.counts) == round(quality.confident * 1000)
     assert 0 <= quality.fd < 100
     assert re.fullmatch(r"confident \d+%, classes 10/10, FD \d+\.\d", quality.summary())
+
+
+def test_confident_also_needs_features_typical_of_real_digits_of_that_class(meter, held_out):
+    # the thresholds are the 99th percentile of real digits' distances to their class mean...
+    predicted = meter.classifier.head(meter.real_features).argmax(1)
+    distances = (meter.real_features - meter.class_means[predicted]).norm(dim=1)
+    assert 0.985 <= float((distances <= meter.max_distance[predicted]).float().mean()) <= 0.995
+    # ...and a sample beyond them is not confident, however sure the classifier is
+    strict = copy.copy(meter)
+    strict.max_distance = torch.zeros(10)
+    assert meter.score(held_out[0][:200]).confident > 0.9
+    assert strict.score(held_out[0][:200]).confident == 0 and strict.score(held_out[0][:200]).classes == 0
 
 
 def test_uniform_noise_scores_low(meter, held_out):

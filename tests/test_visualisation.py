@@ -8,8 +8,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import matplotlib.pyplot as plt
+from gan_course.errors import CourseError
 from gan_course.training import History
-from gan_course.visualisation import (grid_image, plot_d_outputs, plot_losses, save_grid, show_grid,
+from gan_course.visualisation import (grid_image, plot_d_outputs, plot_losses, running_mean, save_grid, show_grid,
                                       show_labelled_digits, show_real_vs_fake, show_snapshots)
 
 
@@ -86,7 +87,7 @@ def test_show_snapshots_picks_panels_from_first_to_last(real_batch):
 
 
 def test_show_snapshots_of_nothing_is_an_error():
-    with pytest.raises(ValueError, match="no snapshots to show: train for at least snapshot_every steps first."):
+    with pytest.raises(CourseError, match="no snapshots to show: train for at least snapshot_every steps first."):
         show_snapshots([])
 
 
@@ -100,3 +101,14 @@ def test_save_grid_writes_a_valid_png_atomically(tmp_path, real_batch):
         assert image.format == "PNG" and min(image.size) > 200
     assert os.listdir(path.parent) == ["grid.png"]
     assert plt.get_fignums() == []  # the figure was closed
+
+
+def test_running_mean_averages_each_value_with_the_ones_before_it():
+    assert running_mean([1.0, 2.0, 3.0, 4.0], window=2) == pytest.approx([1.0, 1.5, 2.5, 3.5])
+    assert running_mean([2.0, 4.0, 9.0], window=10) == pytest.approx([2.0, 3.0, 5.0])
+    assert running_mean([], window=3) == []
+
+
+def test_running_mean_rejects_a_bad_window():
+    with pytest.raises(CourseError, match="window must be a positive integer; got 0"):
+        running_mean([1.0], window=0)
