@@ -18,45 +18,78 @@ from tqdm.auto import tqdm
 
 from gan_course.data import check_batch_size, check_images, shuffled_batches
 from gan_course.errors import CourseError, TrainingDiverged
-from gan_course.losses import check_learning_rate, discriminator_loss, generator_loss, make_optimizers
+from gan_course.losses import (check_learning_rate, discriminator_loss, generator_loss, make_optimizers,
+                               saturating_generator_loss)
 from gan_course.models import ModelConfig, build_models, sample_noise
 
-STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
+STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g")
+GENERATOR_LOSSES = {"non-saturating": generator_loss, "saturating": saturating_generator_loss}
 
 
 class HealthWarning(UserWarning):
     """A training run looks unhealthy (see `health_warnings`)."""
 
 
-def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
-               rng: torch.Generator | None = None, k: int = 1) -> dict[str, float]:
-    """One discriminator step then `k` generator steps on a batch `real` (B, 1, 28, 28) in [-1, 1].
+def discriminator_step(generator: nn.Module, discriminator: nn.Module, opt_d, real: torch.Tensor,
+                       rng: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One update of D on `real` (B, 1, 28, 28) in [-1, 1] and B fresh fakes; G is not changed.
 
-    Returns loss_d, loss_g, d_x = D(x), d_g_z1 = D(G(z)) before D's step and
-    d_g_z2 = D(G(z)) after it (means over the batch; D(.) is a probability).
+    Returns the fakes (still attached to G's graph, so G's step can reuse them) and 0-d tensors:
+    loss_d, d_x = D(x) and d_g_z1 = D(G(z)) before D's update (means over the batch, probabilities).
     """
-    b = real.shape[0]
-    # (1) discriminator: real images towards 1, fakes towards 0
     opt_d.zero_grad(set_to_none=True)
     real_logits = discriminator(real)
-    fake = generator(sample_noise(b, generator.latent_dim, rng, real.device))
+    fake = generator(sample_noise(len(real), generator.latent_dim, rng, real.device))
     fake_logits = discriminator(fake.detach())  # detach: this step must not change G
     loss_real, loss_fake = discriminator_loss(real_logits, fake_logits)
-    loss_d = loss_real + loss_fake
+    loss_d = loss_real + loss_fake  # one summed loss, one backward: the same gradient as two backward() calls
     loss_d.backward()
     opt_d.step()
-    # (2) generator, through the updated D, scored against the *real* label
-    for i in range(k):
-        opt_g.zero_grad(set_to_none=True)
-        if i > 0:
-            fake = generator(sample_noise(b, generator.latent_dim, rng, real.device))
-        fake_logits_after = discriminator(fake)
-        loss_g = generator_loss(fake_logits_after)
-        loss_g.backward()
-        opt_g.step()
-    values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(real_logits.detach()).mean(),
-                          torch.sigmoid(fake_logits.detach()).mean(), torch.sigmoid(fake_logits_after.detach()).mean()])
-    return dict(zip(STATS, values.tolist()))
+    return fake, {"loss_d": loss_d.detach(), "d_x": torch.sigmoid(real_logits.detach()).mean(),
+                  "d_g_z1": torch.sigmoid(fake_logits.detach()).mean()}
+
+
+def generator_step(generator: nn.Module, discriminator: nn.Module, opt_g, n: int, rng: torch.Generator | None = None,
+                   fake: torch.Tensor | None = None, loss: str = "non-saturating") -> dict[str, torch.Tensor]:
+    """One update of G through the current D: `fake` (n, 1, 28, 28), not detached, or n fresh fakes.
+
+    The fakes are scored against the *real* label (`loss="non-saturating"`, the course's) or with the
+    original minimax loss (`"saturating"`). D's parameters get gradients but are not stepped.
+    Returns 0-d tensors: loss_g, d_g_z2 = D(G(z)) as G saw it, grad_g = the norm of G's whole gradient.
+    """
+    if loss not in GENERATOR_LOSSES:
+        raise CourseError(f"generator loss must be one of {', '.join(GENERATOR_LOSSES)}; got {loss!r}.")
+    opt_g.zero_grad(set_to_none=True)
+    if fake is None:
+        fake = generator(sample_noise(n, generator.latent_dim, rng, next(generator.parameters()).device))
+    fake_logits = discriminator(fake)
+    loss_g = GENERATOR_LOSSES[loss](fake_logits)
+    loss_g.backward()
+    grad_g = nn.utils.get_total_norm([p.grad for p in generator.parameters() if p.grad is not None])
+    opt_g.step()
+    return {"loss_g": loss_g.detach(), "d_g_z2": torch.sigmoid(fake_logits.detach()).mean(), "grad_g": grad_g}
+
+
+def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
+               rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
+               g_loss: str = "non-saturating") -> dict[str, float]:
+    """`d_steps` discriminator steps then `k` generator steps on a batch `real` (B, 1, 28, 28) in [-1, 1].
+
+    The lecture's order (D first, then G through the *updated* D, reusing D's fakes); `g_first=True`
+    swaps the two halves. Returns floats: loss_d, loss_g, d_x = D(x), d_g_z1 = D(G(z)) before D's
+    (last) step, d_g_z2 = D(G(z)) in G's (last) step, grad_g = the norm of G's gradient there.
+    """
+    b, fake, stats = real.shape[0], None, {}
+    if g_first:
+        for _ in range(k):
+            stats |= generator_step(generator, discriminator, opt_g, b, rng, loss=g_loss)
+    for _ in range(d_steps):
+        fake, d_stats = discriminator_step(generator, discriminator, opt_d, real, rng)
+        stats |= d_stats
+    if not g_first:
+        for i in range(k):
+            stats |= generator_step(generator, discriminator, opt_g, b, rng, fake if i == 0 else None, g_loss)
+    return dict(zip(STATS, torch.stack([stats[name] for name in STATS]).tolist()))  # one read of the device
 
 
 @dataclass
@@ -68,11 +101,14 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
-    k: int = 1  # generator steps per discriminator step
+    k: int = 1  # generator steps per round
+    d_steps: int = 1  # discriminator steps per round, each on the same real batch with fresh fakes
+    g_first: bool = False  # True: G's step(s) before D's, instead of the lecture's D first
+    g_loss: str = "non-saturating"  # or "saturating", the original minimax loss (notebook 06)
     epochs: float | None = None
     steps: int | None = None
     seconds: float | None = None
-    snapshot_every: int = 200
+    snapshot_every: int = 200  # and at steps 0, 10, 20, 50, 100, 200, 500, ... (see `is_snapshot_step`)
     n_fixed: int = 64  # images in the fixed-noise grid
     ema: float | None = 0.999  # decay of the averaged generator we sample from; None: sample G itself
 
@@ -87,7 +123,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0):
                 raise CourseError(f"{name} must be positive; got {value!r}. Try {name}=1.")
-        for name in ("k", "snapshot_every", "n_fixed"):
+        if self.g_loss not in GENERATOR_LOSSES:
+            raise CourseError(f"g_loss must be one of {', '.join(GENERATOR_LOSSES)}; got {self.g_loss!r}.")
+        for name in ("k", "d_steps", "snapshot_every", "n_fixed"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise CourseError(f"{name} must be a positive integer; got {getattr(self, name)!r}.")
         if not 0 <= self.beta1 < 1:
@@ -110,6 +148,7 @@ class History:
     d_x: list[float] = field(default_factory=list)
     d_g_z1: list[float] = field(default_factory=list)
     d_g_z2: list[float] = field(default_factory=list)
+    grad_g: list[float] = field(default_factory=list)  # norm of G's gradient in its (last) step
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, (n, 1, 28, 28) in [-1, 1])
     warnings: list[str] = field(default_factory=list)
     interrupted: bool = False
@@ -207,47 +246,87 @@ def _budget(config: TrainConfig, n_images: int) -> int | None:
     return min(limits) if limits else None
 
 
-def train(config: TrainConfig, images: torch.Tensor, device: torch.device | str = "cpu",
+def is_snapshot_step(step: int, every: int) -> bool:
+    """Every `every` steps, and at 0 and 10, 20, 50, 100, 200, 500, 1000, ...: early on G changes fastest."""
+    if step == 0 or step % every == 0:
+        return True
+    leading = step
+    while leading % 10 == 0:
+        leading //= 10
+    return step >= 10 and leading in (1, 2, 5)
+
+
+def _epochs(data, config: TrainConfig, rng: torch.Generator | None, device: torch.device):
+    """Real batches on `device`, epoch after epoch: shuffled from a tensor, or from a DataLoader of (images, labels)."""
+    checked = isinstance(data, torch.Tensor)  # a tensor was checked before training; a loader's first batch is here
+    while True:
+        if isinstance(data, torch.Tensor):
+            yield from shuffled_batches(data, config.batch_size, rng)
+            continue
+        for real, _ in data:
+            if not checked:
+                check_images(real)
+                checked = True
+            yield real.to(device)
+
+
+def _check_data(config: TrainConfig, data, size: int) -> int:
+    """Validate the config and a tensor's images (a DataLoader's are checked as they come); return the image count."""
+    if isinstance(data, torch.Tensor):
+        check_images(data[:256], size=size)
+        n = len(data)
+    else:  # drawing a batch here would move the loader's random state: the run would shuffle differently
+        n = len(data.dataset)
+        if data.batch_size != config.batch_size:
+            raise CourseError(f"the DataLoader's batch size is {data.batch_size} but config.batch_size is "
+                              f"{config.batch_size}; make them equal so that epochs count the same steps.")
+    config.validate(n)
+    return n
+
+
+def train(config: TrainConfig, images, device: torch.device | str = "cpu",
           rng: torch.Generator | None = None, callback=None, progress: bool = True,
           models: tuple[nn.Module, nn.Module] | None = None, on_step=None) -> TrainResult:
-    """Train a GAN on `images` (N, 1, 28, 28) in [-1, 1] until the budget runs out or Ctrl-C.
+    """Train a GAN until the budget runs out or Ctrl-C.
 
-    `callback(result)` is called after each snapshot (every `snapshot_every` steps) and
-    at the end; `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or
-    the notebook's stop button) ends the run early, keeping the history, the last snapshot
-    and usable models.
+    images: (N, 1, 28, 28) in [-1, 1], shuffled here with `rng`; or a DataLoader of such batches
+    (and labels), used as it is. `rng` also draws the noise (None: torch's global generator).
+    `callback(result)` is called after each snapshot (see `is_snapshot_step`) and at the end;
+    `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or the notebook's stop
+    button) ends the run early, keeping the history, the last snapshot and usable models.
     """
-    check_images(images[:256], size=images.shape[-1] if models else 28)  # own models may use other sizes
-    config.validate(len(images))
+    n_images = _check_data(config, images, images.shape[-1] if isinstance(images, torch.Tensor) and models else 28)
     device = torch.device(device)
     generator, discriminator = models or build_models(config.model, device)
     opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
     fixed_noise = sample_noise(config.n_fixed, config.model.latent_dim, rng, device)
     average = copy.deepcopy(generator).requires_grad_(False) if config.ema is not None else None
     result = TrainResult(generator, discriminator, History(), config, fixed_noise, average)
-    data, max_steps, step, start = images.to(device), _budget(config, len(images)), 0, time.perf_counter()
+    result.history.snapshots.append((0, generate(result.sampler, fixed_noise)))  # what G draws before training
+    data = images.to(device) if isinstance(images, torch.Tensor) else images
+    max_steps, step, start = _budget(config, n_images), 0, time.perf_counter()
     bar = tqdm(total=max_steps, desc=f"training {config.model.model}", unit="step", disable=not progress)
     try:
-        while max_steps is None or step < max_steps:
-            for real in shuffled_batches(data, config.batch_size, rng):
-                stats = train_step(generator, discriminator, opt_g, opt_d, real, rng, config.k)
-                step += 1
-                if average is not None:
-                    update_ema(average, generator, config.ema, step)
-                elapsed = time.perf_counter() - start
-                _check_finite(stats, step, config)
-                result.history.append(step, elapsed, stats)
-                bar.update(1)
-                if on_step is not None:
-                    on_step(result)
-                done = (max_steps is not None and step >= max_steps) or (config.seconds is not None and elapsed >= config.seconds)
-                if step % config.snapshot_every == 0 or done:
-                    _snapshot(result, step, callback, bar)
-                if done:
-                    return result
+        for real in _epochs(data, config, rng, device):
+            stats = train_step(generator, discriminator, opt_g, opt_d, real, rng, config.k, config.d_steps,
+                               config.g_first, config.g_loss)
+            step += 1
+            if average is not None:
+                update_ema(average, generator, config.ema, step)
+            elapsed = time.perf_counter() - start
+            _check_finite(stats, step, config)
+            result.history.append(step, elapsed, stats)
+            bar.update(1)
+            if on_step is not None:
+                on_step(result)
+            done = (max_steps is not None and step >= max_steps) or (config.seconds is not None and elapsed >= config.seconds)
+            if is_snapshot_step(step, config.snapshot_every) or done:
+                _snapshot(result, step, callback, bar)
+            if done:
+                return result
     except KeyboardInterrupt:
         result.history.interrupted = True
-        if step and (not result.history.snapshots or result.history.snapshots[-1][0] != step):
+        if step and result.history.snapshots[-1][0] != step:
             _snapshot(result, step, callback, bar)
     finally:
         bar.close()

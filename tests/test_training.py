@@ -80,7 +80,7 @@ def test_k_generator_steps_per_discriminator_step(gan, real_batch):
     counting_g, counting_d = Recording(opt_g, generator), Recording(opt_d, discriminator)
     stats = train_step(generator, discriminator, counting_g, counting_d, real_batch, torch.Generator().manual_seed(0), k=3)
     assert (counting_g.steps, counting_d.steps) == (3, 1)
-    assert set(stats) == {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"}
+    assert set(stats) == {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g"}
 
 
 def test_one_step_lowers_the_discriminators_loss_on_a_fixed_batch(gan, real_batch):
@@ -97,6 +97,45 @@ def test_one_step_lowers_the_discriminators_loss_on_a_fixed_batch(gan, real_batc
     assert d_loss() < before
     assert stats["loss_d"] == pytest.approx(before, abs=1e-5)  # the step reported the loss it started from
     assert 0 < stats["d_x"] < 1 and 0 < stats["d_g_z1"] < 1 and 0 < stats["d_g_z2"] < 1
+
+
+def test_d_steps_per_round_and_generator_first(gan, real_batch):
+    generator, discriminator, opt_g, opt_d = gan
+    order = []
+
+    class Logged(Recording):
+        def step(self):
+            order.append(self.name)
+            super().step()
+
+    counting_g, counting_d = Logged(opt_g, generator), Logged(opt_d, discriminator)
+    counting_g.name, counting_d.name = "G", "D"
+    train_step(generator, discriminator, counting_g, counting_d, real_batch, torch.Generator().manual_seed(0), k=2, d_steps=3)
+    assert order == ["D", "D", "D", "G", "G"]
+    order.clear()
+    train_step(generator, discriminator, counting_g, counting_d, real_batch, torch.Generator().manual_seed(0), g_first=True)
+    assert order == ["G", "D"]
+
+
+def test_generator_step_reports_the_norm_of_gs_gradient_and_knows_both_losses(gan):
+    generator, discriminator, opt_g, _ = gan
+    norms = {}
+    for loss in ("non-saturating", "saturating"):
+        skipping = Recording(opt_g, generator, skip_step=True)
+        stats = training.generator_step(generator, discriminator, skipping, 64, torch.Generator().manual_seed(0), loss=loss)
+        by_hand = torch.cat([p.grad.flatten() for p in generator.parameters()]).norm()
+        assert stats["grad_g"].item() == pytest.approx(by_hand.item(), rel=1e-5)
+        norms[loss] = stats["grad_g"].item()
+    d_g_z = stats["d_g_z2"].item()
+    assert stats["loss_g"].item() == pytest.approx(math.log(1 - d_g_z), abs=0.05)  # saturating: log(1 - D(G(z)))
+    assert norms["saturating"] != norms["non-saturating"]
+    with pytest.raises(CourseError, match=re.escape("generator loss must be one of non-saturating, saturating; got 'wgan'.")):
+        training.generator_step(generator, discriminator, opt_g, 4, loss="wgan")
+
+
+def test_snapshot_steps_are_log_spaced_early_and_regular_later():
+    steps = [s for s in range(0, 2001) if training.is_snapshot_step(s, 300)]
+    assert steps == [0, 10, 20, 50, 100, 200, 300, 500, 600, 900, 1000, 1200, 1500, 1800, 2000]
 
 
 # --- whole runs -------------------------------------------------------------------------------------
@@ -121,11 +160,11 @@ def test_history_has_one_entry_per_step(digits):
 def test_snapshots_every_n_steps_and_at_the_end(digits):
     calls = []
     result = run(digits, steps=25, n_fixed=16, callback=lambda r: calls.append(r.history.step[-1]))
-    assert [s for s, _ in result.history.snapshots] == [10, 20, 25] == calls
+    assert [s for s, _ in result.history.snapshots] == [0, 10, 20, 25] and calls == [10, 20, 25]  # 0: before training
     for _, images in result.history.snapshots:
         assert images.shape == (16, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
     assert torch.equal(result.history.snapshots[-1][1], generate(result.sampler, result.fixed_noise))
-    assert [s for s, _ in run(digits, steps=20).history.snapshots] == [10, 20]  # no duplicate at the end
+    assert [s for s, _ in run(digits, steps=20).history.snapshots] == [0, 10, 20]  # no duplicate at the end
 
 
 def test_epochs_budget_counts_full_batches(digits):
@@ -141,7 +180,7 @@ def test_seconds_budget_stops_the_run(digits):
     history = run(digits, seconds=0.5, snapshot_every=1000).history
     assert time.perf_counter() - start < 15
     assert history.seconds[-1] >= 0.5 and history.seconds[-2] < 0.5
-    assert [s for s, _ in history.snapshots] == [history.step[-1]]
+    assert [s for s, _ in history.snapshots][-1] == history.step[-1]
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -152,6 +191,8 @@ def test_seconds_budget_stops_the_run(digits):
     ({"steps": 5, "lr_d": float("nan")}, "discriminator learning rate must be a number in (0, 1]; got nan."),
     ({"steps": 5, "batch_size": 128}, "batch size 128 is larger than the data (100 images). Use --batch-size 64 or less."),
     ({"steps": 5, "k": 0}, "k must be a positive integer; got 0."),
+    ({"steps": 5, "d_steps": 0}, "d_steps must be a positive integer; got 0."),
+    ({"steps": 5, "g_loss": "minimax"}, "g_loss must be one of non-saturating, saturating; got 'minimax'."),
     ({"steps": 5, "beta1": 1.0}, "beta1 must be in [0, 1); got 1.0."),
 ])
 def test_train_config_validate_errors(settings, message):
@@ -196,7 +237,7 @@ def test_ctrl_c_in_a_callback_keeps_history_snapshot_and_models(digits):
     history = result.history
     assert history.interrupted and calls == [10, 20]
     assert history.step == list(range(1, 21)) and len(history.loss_g) == 20
-    assert [s for s, _ in history.snapshots] == [10, 20]
+    assert [s for s, _ in history.snapshots] == [0, 10, 20]
     assert result.generator.training and result.discriminator.training
     images = generate(result.sampler, result.fixed_noise)
     assert torch.isfinite(images).all() and torch.equal(images, history.snapshots[-1][1])
@@ -215,7 +256,7 @@ def test_ctrl_c_between_snapshots_takes_a_last_snapshot(digits, monkeypatch):
     monkeypatch.setattr(training, "train_step", interrupted_step)
     history = run(digits, steps=100).history
     assert history.interrupted and history.step[-1] == 14
-    assert [s for s, _ in history.snapshots] == [10, 14]
+    assert [s for s, _ in history.snapshots] == [0, 10, 14]
 
 
 def test_generate_uses_eval_mode_and_restores_the_mode(gan, real_batch):
@@ -236,7 +277,7 @@ def test_generate_uses_eval_mode_and_restores_the_mode(gan, real_batch):
 def test_history_to_dict_is_json_ready(digits):
     result = run(digits, steps=12)
     saved = json.loads(json.dumps(result.history.to_dict()))
-    assert saved["step"] == list(range(1, 13)) and saved["snapshot_steps"] == [10, 12]
+    assert saved["step"] == list(range(1, 13)) and saved["snapshot_steps"] == [0, 10, 12]
     assert "snapshots" not in saved
     assert json.loads(json.dumps(result.config.to_dict()))["model"]["model"] == "mlp"
 
@@ -247,7 +288,8 @@ def test_history_to_dict_is_json_ready(digits):
 def history_of(d_x: float, d_g_z: float, steps: int = 200) -> History:
     history = History()
     for i in range(steps):
-        history.append(i + 1, 0.01 * i, {"loss_d": 1.0, "loss_g": 1.0, "d_x": d_x, "d_g_z1": d_g_z, "d_g_z2": d_g_z})
+        history.append(i + 1, 0.01 * i, {"loss_d": 1.0, "loss_g": 1.0, "d_x": d_x, "d_g_z1": d_g_z, "d_g_z2": d_g_z,
+                                         "grad_g": 1.0})
     return history
 
 
@@ -283,7 +325,7 @@ def test_course_default_configs_are_valid():
 def test_dcgan_trains_a_few_steps(digits):
     result = train(TrainConfig(model=ModelConfig("dcgan", ngf=8, ndf=8), steps=3, snapshot_every=2), digits,
                    rng=torch.Generator().manual_seed(0), progress=False)
-    assert [s for s, _ in result.history.snapshots] == [2, 3]
+    assert [s for s, _ in result.history.snapshots] == [0, 2, 3]
 
 
 def test_update_ema_moves_the_average_towards_the_generator_and_copies_batchnorm_statistics():
@@ -316,3 +358,59 @@ def test_a_run_samples_from_its_averaged_generator_unless_ema_is_off(digits):
 def test_ema_must_be_a_decay_between_0_and_1(digits):
     with pytest.raises(CourseError, match=r"ema must be a decay in \(0, 1\), e.g. 0.999, or None; got 1.5"):
         run(digits, steps=5, ema=1.5)
+
+
+# --- a DataLoader, and the loop of notebook 05 written out --------------------------------------------
+
+
+def hand_loop(generator, discriminator, loader, steps, lr, latent_dim=64):
+    """The training loop as notebook 05 writes it out (global RNG for the noise), for `steps` steps."""
+    criterion = torch.nn.BCEWithLogitsLoss()
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    _fixed_noise = sample_noise(64, latent_dim)  # train() draws its fixed noise first too
+    losses = []
+    while len(losses) < steps:
+        for real, _ in loader:
+            ones, zeros = torch.ones(len(real)), torch.zeros(len(real))
+            discriminator.zero_grad(set_to_none=True)
+            out_real = discriminator(real)
+            fake = generator(sample_noise(len(real), latent_dim))
+            out_fake = discriminator(fake.detach())
+            loss_d = criterion(out_real, ones) + criterion(out_fake, zeros)
+            loss_d.backward()
+            opt_d.step()
+            generator.zero_grad(set_to_none=True)
+            loss_g = criterion(discriminator(fake), ones)
+            loss_g.backward()
+            opt_g.step()
+            losses.append((loss_d.item(), loss_g.item(), torch.sigmoid(out_real).mean().item()))
+            if len(losses) == steps:
+                break
+    return losses
+
+
+def test_train_on_a_dataloader_does_the_same_arithmetic_as_the_loop_written_out(mnist):
+    from gan_course.data import MNISTDigits, make_loader
+
+    dataset = MNISTDigits(mnist[0][:320], mnist[1][:320])
+    results = []
+    for by_hand in (True, False):
+        torch.manual_seed(3)
+        generator, discriminator = build_models(ModelConfig())
+        loader = make_loader(dataset, 32, torch.Generator().manual_seed(4))
+        if by_hand:
+            results.append(hand_loop(generator, discriminator, loader, 25, lr=2e-3))
+        else:
+            config = TrainConfig(batch_size=32, lr_g=2e-3, lr_d=2e-3, steps=25)
+            history = train(config, loader, models=(generator, discriminator), progress=False).history
+            results.append(list(zip(history.loss_d, history.loss_g, history.d_x)))
+    assert results[0] == results[1]  # bit for bit, over more than two epochs of 10 batches
+
+
+def test_a_dataloader_with_another_batch_size_is_refused(mnist):
+    from gan_course.data import MNISTDigits, make_loader
+
+    loader = make_loader(MNISTDigits(mnist[0][:100], mnist[1][:100]), 16)
+    with pytest.raises(CourseError, match=re.escape("the DataLoader's batch size is 16 but config.batch_size is 64")):
+        train(TrainConfig(steps=2), loader, progress=False)

@@ -19,7 +19,7 @@ def history():
     history = History()
     for step in range(1, 51):
         history.append(step, step / 10, {"loss_d": 1.4 - step / 100, "loss_g": 0.7 + step / 100, "d_x": 0.6,
-                                         "d_g_z1": 0.4, "d_g_z2": 0.45})
+                                         "d_g_z1": 0.4, "d_g_z2": 0.45, "grad_g": 1.0})
     return history
 
 
