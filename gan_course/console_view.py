@@ -8,6 +8,7 @@ redraws the dashboard, at most every `REDRAW_S` seconds and only when the run ch
 from __future__ import annotations
 
 import io
+import math
 import threading
 
 from matplotlib.figure import Figure
@@ -42,10 +43,10 @@ def dashboard_figure(branches: list[dict]) -> Figure:
         plot_trend(ax_d, h.step, h.d_g_z1, f"{other['name']}: D(G(z))", "grey")
         for line in ax_loss.lines[start:] + ax_d.lines[-2:]:
             line.set_linestyle("--")
-    marks = [(s, f"lr {who} → {lr:.0e}", "purple") for s, who, lr in active["lr"]]
+    marks = [(s, f"lr {who} {lr:.0e}", "purple") for s, who, lr in active["lr"]]
     marks += [(s, "health warning", "red") for s, _ in active["warnings"]]
     if active["forked_at"] is not None:
-        marks.append((active["forked_at"], f"{active['name']} forked here", "black"))
+        marks.append((active["forked_at"], f"fork: {active['name']}", "black"))
     at = {}  # marks at the same step share one line and one label
     for step, label, color in marks:
         at[step] = (f"{at[step][0]}, {label}", at[step][1]) if step in at else (label, color)
@@ -101,7 +102,7 @@ class ConsoleView:
                                  layout=w.Layout(width="640px"), style=style)
         self.play = w.Play(interval=700, min=0, max=0)
         w.jslink((self.play, "value"), (self.point, "value"))
-        self.grid, self.point_text = w.Image(format="png", layout=w.Layout(width="360px")), w.HTML()
+        self.grid, self.point_text = w.Image(format="png", layout=w.Layout(width="320px")), w.HTML()
         self.box = w.VBox([w.HTML(CSS), w.HBox(list(self.buttons.values())), self.status,
                            w.HBox([w.VBox([self.sliders["lr_d"], self.sliders["lr_g"]]),
                                    w.VBox([self.sliders["d_steps"], self.sliders["g_steps"], self.sliders["delay"]])]),
@@ -120,16 +121,25 @@ class ConsoleView:
                    "Fork here": self.fork}
         for name, action in actions.items():
             self.buttons[name].on_click(lambda _, act=action: self._do(act))
-        s["lr_d"].observe(lambda ch: self._do(lambda: c.set_lr(lr_d=ch["new"])), "value")
-        s["lr_g"].observe(lambda ch: self._do(lambda: c.set_lr(lr_g=ch["new"])), "value")
+        s["lr_d"].observe(lambda _: self._do(lambda: c.set_lr(lr_d=self.moved_lr("lr_d"))), "value")
+        s["lr_g"].observe(lambda _: self._do(lambda: c.set_lr(lr_g=self.moved_lr("lr_g"))), "value")
         s["d_steps"].observe(lambda ch: self._do(lambda: c.set_steps(d_steps=ch["new"])), "value")
         s["g_steps"].observe(lambda ch: self._do(lambda: c.set_steps(g_steps=ch["new"])), "value")
         s["delay"].observe(lambda ch: self._do(lambda: c.set_delay(ch["new"])), "value")
         self.point.observe(lambda _: self.show_point(), "value")
 
+    def moved_lr(self, name: str) -> float | None:
+        """The slider's learning rate if it differs from the branch's by more than the slider's rounding, else None.
+
+        A log slider holds exponents in steps of 0.1, so it shows 2e-3 as 10**-2.7 = 0.001995: not a change.
+        """
+        slider, current = self.sliders[name], getattr(self.console.branch.config, name)
+        return slider.value if abs(math.log10(slider.value / current)) > slider.step / 2 else None
+
     def fork(self) -> None:
         step = self.console.view()[1][-1]["timeline"][self.point.value]["step"]
-        self.console.fork(step, lr_d=self.sliders["lr_d"].value, lr_g=self.sliders["lr_g"].value)
+        self.console.fork(step)
+        self.console.set_lr(lr_d=self.moved_lr("lr_d"), lr_g=self.moved_lr("lr_g"))
         self.console.set_steps(self.sliders["d_steps"].value, self.sliders["g_steps"].value)
 
     def _do(self, action) -> None:

@@ -165,6 +165,7 @@ def test_the_widget_shows_fixed_text_and_its_buttons_work(console, meter, capsys
     assert console._repr_mimebundle_()["text/plain"] == "TrainingConsole: run 1, step 0, idle"
     view.buttons["Step D"].click()
     assert "step <b>1</b>" in view.status.value and console.step == 1
+    view.sliders["lr_g"].value = 10 ** -2.7  # where the browser's log slider puts 2e-3: no change
     view.sliders["lr_d"].value = 1e-3
     assert console.branch.lr_changes == [(1, "D", 1e-3)] and "learning rate of D set to 1.0e-03" in view.messages.value
     view.sliders["delay"].value = 0.0
