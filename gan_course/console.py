@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -28,6 +29,7 @@ LR = (1e-5, 1e-1)  # the learning-rate sliders' range
 STEPS_PER_ROUND = (1, 5)
 DELAY = (0.0, 2.0)  # seconds of slow motion after each step
 N_METER = 256  # samples the digit meter reads at each timeline point
+CONSOLES = weakref.WeakSet()  # every console alive: starting one pauses the others
 
 
 def check_range(name: str, value, low, high, hint: str, whole: bool = False) -> None:
@@ -66,8 +68,9 @@ class TrainingConsole:
                                 *make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999)),
                                 ema, rng)]
         self.state, self.message, self.delay, self.version = "idle", "", 0.0, 0
-        self._until, self._busy, self._requests, self._thread = None, False, 0, None
+        self._until, self._busy, self._requests, self._thread, self._view = None, False, 0, None, None
         self._cond = threading.Condition()  # guards all of the above and the branches
+        CONSOLES.add(self)
         self.branch.last = self.probe()
         self._timeline_point()
 
@@ -85,6 +88,9 @@ class TrainingConsole:
         """Train in the background: `steps` more steps then pause (None: until `pause` or `stop`)."""
         if steps is not None:
             check_range("steps", steps, 1, 100_000, "Try steps=300.", whole=True)
+        for other in list(CONSOLES):  # one run at a time: a re-run cell's old console must not compete for the cores
+            if other is not self:
+                other.pause()
         with self._exclusive():
             if self.state == "stopped":
                 raise CourseError("This run is stopped. Fork from a point of its timeline to train on: console.fork(step).")
@@ -271,7 +277,9 @@ class TrainingConsole:
             self.branch.add_timeline_point(self.fixed_noise, self.meter, self.z_meter, self.keep)
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
-        """`display(console)` shows its widget (see `console_view`)."""
+        """`display(console)` shows its widget (see `console_view`): one per console, however often it is shown."""
         from gan_course.console_view import ConsoleView  # local import: the view builds on this module
 
-        return ConsoleView(self)._repr_mimebundle_(**kwargs)
+        if self._view is None or self._view.box.comm is None:
+            self._view = ConsoleView(self)
+        return self._view._repr_mimebundle_(**kwargs)

@@ -62,6 +62,13 @@ def test_pause_stops_the_step_counter(console):
     assert console.state == "paused" and console.step == paused_at >= 3
 
 
+def test_starting_a_console_pauses_any_other(console, digits):
+    console.run()
+    other = TrainingConsole(digits[:640])
+    other.run(steps=2, wait=True)
+    assert console.state == "paused" and other.state == "paused" and other.step == 2
+
+
 def test_run_with_wait_trains_exactly_the_steps_and_keeps_timeline_points(console):
     console.run(steps=25, wait=True)
     assert (console.state, console.step) == ("paused", 25)
@@ -163,6 +170,8 @@ def test_the_widget_shows_fixed_text_and_its_buttons_work(console, meter, capsys
     console.meter = meter
     view = ConsoleView(console)
     assert console._repr_mimebundle_()["text/plain"] == "TrainingConsole: run 1, step 0, idle"
+    shown = console._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert shown == console._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]["model_id"]  # one widget
     view.buttons["Step D"].click()
     assert "step <b>1</b>" in view.status.value and console.step == 1
     view.sliders["lr_g"].value = 10 ** -2.7  # where the browser's log slider puts 2e-3: no change
@@ -173,3 +182,4 @@ def test_the_widget_shows_fixed_text_and_its_buttons_work(console, meter, capsys
     assert len(console.branches) == 2 and console.branch.forked_at == 0
     assert capsys.readouterr().out == ""
     view.box.close()
+    console._view.box.close()
