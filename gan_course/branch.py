@@ -1,4 +1,4 @@
-"""One branch of a training console's run: its networks, optimizers, data position, history and checkpoints (notebook 05).
+"""One branch of a training console's run: its networks, optimizers, data, steps, history and checkpoints (notebook 05).
 
 A checkpoint is a deep copy of every state that decides the next steps (G, D, both optimizers, the averaged G,
 the random generator, the epoch's data order); `fork` turns one into a new branch that repeats the original's
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import torch
 
 from gan_course.losses import discriminator_loss, make_optimizers
-from gan_course.training import GENERATOR_LOSSES, STATS, History, TrainConfig, generate, health_warnings
+from gan_course.training import (GENERATOR_LOSSES, STATS, History, TrainConfig, discriminator_step, generate,
+                                 generator_step, health_warnings, train_step)
 
 
 @dataclass
@@ -47,6 +48,25 @@ class Branch:
     @property
     def sampler(self) -> torch.nn.Module:
         return self.ema if self.ema is not None else self.generator
+
+    def advance(self, kind: str, images: torch.Tensor) -> dict[str, float]:
+        """One step: a whole round ("round": k_D D steps, k_G G steps), one D update ("D") or one G update ("G").
+
+        Returns every statistic of `STATS` as floats; those of the player that did not move are its latest values.
+        """
+        c = self.config
+        if kind == "G":
+            stats = generator_step(self.generator, self.discriminator, self.opt_g, c.batch_size, self.rng, loss=c.g_loss)
+            stats["d_g_z1"] = stats["d_g_z2"]  # D is unchanged: G's view of D is D's view before a D step
+        elif kind == "D":
+            fake, stats = discriminator_step(self.generator, self.discriminator, self.opt_d, self.next_batch(images), self.rng)
+            with torch.no_grad():  # how G now fares against the updated D; G is not stepped
+                logits = self.discriminator(fake)
+            stats |= {"loss_g": GENERATOR_LOSSES[c.g_loss](logits), "d_g_z2": torch.sigmoid(logits).mean()}
+        else:
+            stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.next_batch(images),
+                               self.rng, c.k, c.d_steps, c.g_first, c.g_loss)
+        return self.last | {name: float(value) for name, value in stats.items()}
 
     def next_batch(self, images: torch.Tensor) -> torch.Tensor:
         """The next real batch (B, 1, 28, 28) of `images`: shuffled per epoch with `rng`, last partial batch dropped."""

@@ -22,8 +22,7 @@ from gan_course.data import check_images
 from gan_course.errors import CourseError, TrainingDiverged
 from gan_course.losses import make_optimizers
 from gan_course.models import build_models, sample_noise
-from gan_course.training import (GENERATOR_LOSSES, TrainConfig, _check_finite, course_default, discriminator_step,
-                                 generator_step, is_snapshot_step, train_step, update_ema)
+from gan_course.training import TrainConfig, _check_finite, course_default, is_snapshot_step, update_ema
 
 LR = (1e-5, 1e-1)  # the learning-rate sliders' range
 STEPS_PER_ROUND = (1, 5)
@@ -74,6 +73,9 @@ class TrainingConsole:
         self.branch.last = self.probe()
         self._timeline_point()
 
+    def __repr__(self) -> str:
+        return f"TrainingConsole: {self.branch.name}, step {self.step:,}, {self.state}"
+
     @property
     def branch(self) -> Branch:
         """The branch that trains now: the latest fork, or the first run."""
@@ -103,10 +105,16 @@ class TrainingConsole:
             self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> str:
-        """Block until the run is no longer running (its steps are done, it paused or stopped); return the state."""
-        with self._cond:
-            self._cond.wait_for(lambda: self.state != "running", timeout)
-            return self.state
+        """Block until the run is no longer running (its steps are done, it paused or stopped); return the state.
+
+        Ctrl-C (the notebook's ■ button) pauses the run, keeping what it has learnt, as it ends `train()`.
+        """
+        try:
+            with self._cond:
+                self._cond.wait_for(lambda: self.state != "running", timeout)
+        except KeyboardInterrupt:
+            self.pause()
+        return self.state
 
     def pause(self) -> None:
         """Pause after the current step; when this returns, the step counter stands still."""
@@ -235,23 +243,8 @@ class TrainingConsole:
 
     def _advance(self, kind: str) -> dict[str, float]:
         """One step of `kind`: a whole round, one D update or one G update; record it or pause on NaN."""
-        b, c = self.branch, self.branch.config
-        start = time.perf_counter()
-        if kind == "G":
-            stats = b.last | generator_step(b.generator, b.discriminator, b.opt_g, c.batch_size, b.rng, loss=c.g_loss)
-            stats["d_g_z1"] = stats["d_g_z2"]  # D is unchanged: G's view is D's view before a D step
-            stats = {name: float(value) for name, value in stats.items()}
-        else:
-            real = b.next_batch(self.images)
-            if kind == "round":
-                stats = train_step(b.generator, b.discriminator, b.opt_g, b.opt_d, real, b.rng, c.k, c.d_steps,
-                                   c.g_first, c.g_loss)
-            else:
-                fake, d_stats = discriminator_step(b.generator, b.discriminator, b.opt_d, real, b.rng)
-                with torch.no_grad():  # how G now fares against the updated D; G is not stepped
-                    logits = b.discriminator(fake)
-                d_stats |= {"loss_g": GENERATOR_LOSSES[c.g_loss](logits), "d_g_z2": torch.sigmoid(logits).mean()}
-                stats = b.last | {name: float(value) for name, value in d_stats.items()}
+        b, start = self.branch, time.perf_counter()
+        stats = b.advance(kind, self.images)
         with self._cond:
             return self._record(b, kind, stats, time.perf_counter() - start)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 
 from matplotlib.figure import Figure
 
@@ -19,11 +20,13 @@ from gan_course.visualisation import plot_d_outputs, plot_losses, plot_trend, sh
 
 REDRAW_S = 1.5
 FONT = "18px"  # readable on a classroom projector
+STYLE = {"description_width": "170px"}
 CSS = (f"<style>.gan-console .widget-label, .gan-console .widget-readout, .gan-console .widget-html-content "
        f"{{font-size: {FONT}; line-height: 1.4;}}</style>")
 
 
 def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, for an `ipywidgets.Image`."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue()
@@ -64,7 +67,27 @@ def dashboard_figure(branches: list[dict]) -> Figure:
     return fig
 
 
+def make_sliders(config, delay: float) -> dict:
+    """The learning rates of D and G (log scale), D and G steps per round, and the delay per step."""
+    import ipywidgets as w
+
+    common = {"layout": w.Layout(width="460px"), "style": STYLE}
+    log = {"base": 10, "min": round(math.log10(LR[0])), "max": round(math.log10(LR[1])), "step": 0.1,
+           "readout_format": ".1e", **common}
+    return {
+        "lr_d": w.FloatLogSlider(value=config.lr_d, description="D learning rate", **log),
+        "lr_g": w.FloatLogSlider(value=config.lr_g, description="G learning rate", **log),
+        "d_steps": w.IntSlider(value=config.d_steps, min=STEPS_PER_ROUND[0], max=STEPS_PER_ROUND[1],
+                               description="D steps per round", **common),
+        "g_steps": w.IntSlider(value=config.k, min=STEPS_PER_ROUND[0], max=STEPS_PER_ROUND[1],
+                               description="G steps per round", **common),
+        "delay": w.FloatSlider(value=delay, min=DELAY[0], max=DELAY[1], step=0.05, description="delay per step (s)",
+                               **common),
+    }
+
+
 def timeline_text(point: dict, branch: str) -> str:
+    """A timeline point's statistics and the meter's reading, as HTML lines."""
     s, reading = point["stats"], point["reading"]
     rows = [f"<b>{branch}, step {point['step']:,}</b>", f"D loss {s['loss_d']:.3f} &nbsp; G loss {s['loss_g']:.3f}",
             f"D(x) {s['d_x']:.2f} &nbsp; D(G(z)) {s['d_g_z1']:.2f}",
@@ -80,26 +103,15 @@ class ConsoleView:
 
         self.console, self.drawn = console, None
         config, big = console.branch.config, {"font_size": FONT}
-        wide, style = w.Layout(width="460px"), {"description_width": "170px"}
         self.buttons = {name: w.Button(description=name, icon=icon, style=big, layout=w.Layout(width="150px", height="48px"))
                         for name, icon in (("Train", "play"), ("Pause", "pause"), ("Step D", "step-forward"),
                                            ("Step G", "step-forward"), ("Stop", "stop"), ("Fork here", "code-fork"))}
         self.buttons["Train"].button_style = "primary"
-        log = {"base": 10, "min": -5, "max": -1, "step": 0.1, "readout_format": ".1e", "layout": wide, "style": style}
-        self.sliders = {
-            "lr_d": w.FloatLogSlider(value=config.lr_d, description="D learning rate", **log),
-            "lr_g": w.FloatLogSlider(value=config.lr_g, description="G learning rate", **log),
-            "d_steps": w.IntSlider(value=config.d_steps, min=STEPS_PER_ROUND[0], max=STEPS_PER_ROUND[1],
-                                   description="D steps per round", layout=wide, style=style),
-            "g_steps": w.IntSlider(value=config.k, min=STEPS_PER_ROUND[0], max=STEPS_PER_ROUND[1],
-                                   description="G steps per round", layout=wide, style=style),
-            "delay": w.FloatSlider(value=console.delay, min=DELAY[0], max=DELAY[1], step=0.05,
-                                   description="delay per step (s)", layout=wide, style=style),
-        }
+        self.sliders = make_sliders(config, console.delay)
         self.status, self.messages = w.HTML(), w.HTML()
         self.dashboard = w.Image(format="png", layout=w.Layout(width="100%"))
         self.point = w.IntSlider(value=0, min=0, max=0, description="timeline", readout=False,
-                                 layout=w.Layout(width="640px"), style=style)
+                                 layout=w.Layout(width="640px"), style=STYLE)
         self.play = w.Play(interval=700, min=0, max=0)
         w.jslink((self.play, "value"), (self.point, "value"))
         self.grid, self.point_text = w.Image(format="png", layout=w.Layout(width="320px")), w.HTML()
@@ -109,7 +121,7 @@ class ConsoleView:
                            self.dashboard, w.HBox([self.play, self.point]), w.HBox([self.grid, self.point_text]),
                            self.messages])
         self.box.add_class("gan-console")
-        self.error, self._lock, self._wake = "", threading.RLock(), threading.Event()
+        self.error, self._lock = "", threading.RLock()
         self._wire()
         self.refresh()
         self.redraw()
@@ -195,13 +207,11 @@ class ConsoleView:
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """The widget, with a plain-text form that does not change between runs (nbval compares it)."""
-        state, branches = self.console.view()
-        return self.box._repr_mimebundle_(**kwargs) | {
-            "text/plain": f"TrainingConsole: {branches[-1]['name']}, step {branches[-1]['step']:,}, {state}"}
+        return self.box._repr_mimebundle_(**kwargs) | {"text/plain": repr(self.console)}
 
     def _draw_loop(self) -> None:
         while self.box.comm is not None:  # ends when the widget is closed
-            self._wake.wait(REDRAW_S)
+            time.sleep(REDRAW_S)  # the throttle: a redraw costs a few hundred milliseconds of a shared CPU
             self.refresh()
             if self.drawn != self.console.version:
                 self.redraw()
