@@ -212,6 +212,9 @@ class ConsoleView:
     def _draw_loop(self) -> None:
         while self.box.comm is not None:  # ends when the widget is closed
             time.sleep(REDRAW_S)  # the throttle: a redraw costs a few hundred milliseconds of a shared CPU
-            self.refresh()
-            if self.drawn != self.console.version:
-                self.redraw()
+            try:
+                self.refresh()
+                if self.drawn != self.console.version:
+                    self.redraw()
+            except Exception as err:  # keep drawing: one bad frame must not freeze the console for good
+                self.error = f"The dashboard could not be drawn: {err!r}"

@@ -183,3 +183,21 @@ def test_the_widget_shows_fixed_text_and_its_buttons_work(console, meter, capsys
     assert capsys.readouterr().out == ""
     view.box.close()
     console._view.box.close()
+
+
+def test_the_dashboard_redraws_at_most_once_per_period_however_many_steps(console, monkeypatch):
+    from gan_course import console_view
+
+    monkeypatch.setattr(console_view, "REDRAW_S", 0.25)
+    view = console_view.ConsoleView(console)
+    drawn = []
+    view.dashboard.observe(lambda change: drawn.append(time.monotonic()), "value")
+    start = time.monotonic()
+    while time.monotonic() - start < 1.0:  # a step every few milliseconds
+        console.step_d()
+    deadline = time.monotonic() + 5
+    while not drawn and time.monotonic() < deadline:
+        time.sleep(0.05)
+    view.box.close()
+    assert console.step > 20 and 1 <= len(drawn) <= 6, (console.step, drawn)
+    assert all(b - a >= 0.25 for a, b in zip(drawn, drawn[1:])), drawn
