@@ -28,6 +28,7 @@ LR = (1e-5, 1e-1)  # the learning-rate sliders' range
 STEPS_PER_ROUND = (1, 5)
 DELAY = (0.0, 2.0)  # seconds of slow motion after each step
 N_METER = 256  # samples the digit meter reads at each timeline point
+FORKABLE = 4  # branches that keep checkpoints (an MLP checkpoint is about 11 MB); older ones keep their curves
 CONSOLES = weakref.WeakSet()  # every console alive: starting one pauses the others
 
 
@@ -179,6 +180,8 @@ class TrainingConsole:
             at = max(saved)
             new = old.fork(at, f"run {len(self.branches) + 1}")
             self.branches.append(new)
+            for older in self.branches[:-FORKABLE]:  # memory: only the latest branches keep their checkpoints
+                older.checkpoints.clear()
             self.state = "paused" if self.state != "idle" else "idle"
             self.message = f"{new.name}: forked from {old.name} at step {at}."
             self.version += 1

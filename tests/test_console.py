@@ -121,6 +121,14 @@ def test_checkpoints_stay_bounded(digits):
     assert len(saved) <= 4 and saved[0] == 0 and saved[-1] == 30
 
 
+def test_only_the_latest_branches_keep_checkpoints(console):
+    console.run(steps=10, wait=True)
+    for _ in range(5):
+        console.fork(10)
+    assert [sorted(b.checkpoints) for b in console.branches] == [[], []] + [[0, 10]] * 4
+    assert len(console.branches[0].history.step) == 10  # the curves stay
+
+
 def test_a_nan_loss_pauses_the_run_with_a_message(console):
     with torch.no_grad():
         next(console.branch.discriminator.parameters()).fill_(float("nan"))
