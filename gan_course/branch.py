@@ -121,8 +121,8 @@ class Branch:
         discriminator.load_state_dict(saved["discriminator"])
         config = saved["config"]
         opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
-        opt_g.load_state_dict(saved["opt_g"])
-        opt_d.load_state_dict(saved["opt_d"])
+        opt_g.load_state_dict(copy.deepcopy(saved["opt_g"]))  # a copy: Adam would update the saved moments in place
+        opt_d.load_state_dict(copy.deepcopy(saved["opt_d"]))
         ema = None
         if self.ema is not None:
             ema = copy.deepcopy(self.ema)

@@ -182,7 +182,8 @@ class TrainingConsole:
             self.branches.append(new)
             for older in self.branches[:-FORKABLE]:  # memory: only the latest branches keep their checkpoints
                 older.checkpoints.clear()
-            self.state = "paused" if self.state != "idle" else "idle"
+            if self.state in ("running", "stopped"):
+                self.state = "paused"
             self.message = f"{new.name}: forked from {old.name} at step {at}."
             self.version += 1
         self.set_lr(lr_d, lr_g)

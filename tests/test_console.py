@@ -105,6 +105,14 @@ def test_a_fork_without_changes_repeats_the_original_bit_for_bit(console):
         assert not changed(parameters(a), b)
 
 
+def test_two_forks_from_one_point_both_repeat_the_original(console):
+    console.run(steps=20, wait=True)
+    for _ in range(2):  # the second fork starts from the checkpoint the first one trained on from
+        console.fork(10)
+        console.run(steps=10, wait=True)
+    assert len({tuple(b.history.loss_d) for b in console.branches}) == 1
+
+
 def test_a_fork_with_another_learning_rate_diverges_and_keeps_the_original(console):
     console.run(steps=20, wait=True)
     kept = list(console.branches[0].history.loss_d)
