@@ -86,7 +86,9 @@ def test_training_sliders_and_train_button(page, lab):
 
 def test_training_console_in_jupyterlab(page, lab):
     """Train, change D's learning rate while it runs, Pause, Step D, Step G, scrub the timeline, fork, Stop."""
-    assert (bs.NOTEBOOKS / CONSOLE_NOTEBOOK).is_file(), f"{bs.NOTEBOOKS / CONSOLE_NOTEBOOK} is missing"
+    assert (bs.NOTEBOOKS / CONSOLE_NOTEBOOK).is_file(), (
+        f"{bs.NOTEBOOKS / CONSOLE_NOTEBOOK} is missing: set CONSOLE_NOTEBOOK to the notebook with the console cells "
+        f"(05_training.ipynb once they are pasted there)")
     run_notebook(page, lab, CONSOLE_NOTEBOOK)
     stem = "console"
     console = bs.Console(page)
