@@ -1,8 +1,9 @@
 """gan_course: the tested library behind the GAN course notebooks.
 
 Modules follow the order the notebooks teach them:
-seeding/device (01), data (02), models (03), losses (04), training, quality,
-visualisation, live (05, 06). `python -m gan_course` is the command line.
+seeding/device (01), data (02), models (03), losses (04), training (the loop notebook 05
+writes out), quality (the digit meter), visualisation, live, console/branch/console_view
+(the training console), experiments (06). `python -m gan_course` is the command line.
 """
 
 from gan_course.errors import CourseError

@@ -78,14 +78,21 @@ class Branch:
 
     @torch.no_grad()
     def probe(self, real: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
-        """The statistics of a step, measured without one: D on `real` and on G(z), both in eval mode, nothing changed."""
+        """The statistics of a step, measured without one: D on `real` and on G(z), nothing changed.
+
+        G runs as a training step runs it (train mode, BatchNorm on the batch's statistics), because that is
+        what D's and G's steps see; the BatchNorm running averages that this forward pass moves are put back.
+        """
+        saved = [buffer.clone() for buffer in self.generator.buffers()]
         was_training = self.discriminator.training
         self.discriminator.eval()
         try:
             real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(generate(self.generator, z).to(real.device))
+            fake_logits = self.discriminator(self.generator.train()(z.to(real.device)))
         finally:
             self.discriminator.train(was_training)
+            for buffer, value in zip(self.generator.buffers(), saved):
+                buffer.copy_(value)
         fake = torch.sigmoid(fake_logits).mean().item()
         return {"loss_d": sum(discriminator_loss(real_logits, fake_logits)).item(),
                 "loss_g": GENERATOR_LOSSES[self.config.g_loss](fake_logits).item(),

@@ -137,6 +137,53 @@ def verify_files(root=None) -> dict[str, bool]:
     return result
 
 
+def cache_dir(root=None) -> Path:
+    """A writable folder for what the course derives from the data (the digit meter, unpacked IDX files): `$GAN_COURSE_CACHE`, else `<data root>/cache` if writable, else ~/.cache/gan-course."""
+    env = os.environ.get("GAN_COURSE_CACHE", "").strip()
+    if env:
+        return Path(env).expanduser()
+    root = data_root(root)
+    # the mode bits too: root passes os.access on a folder that is read-only on purpose (a shared data copy)
+    if root.is_dir() and os.access(root, os.W_OK) and root.stat().st_mode & 0o222:
+        return root / "cache"
+    return Path.home() / ".cache" / "gan-course"
+
+
+def torchvision_mnist(root=None, transform=None) -> MNIST:
+    """`torchvision.datasets.MNIST` with the course's transform: the training split, or the test split where only it exists.
+
+    In the default `./data` this is exactly `MNIST(root, train=True, download=True, transform=...)`.
+    torchvision insists on all four files, unpacked; an offline folder may hold only the gzipped
+    test split, so its files are unpacked into `cache_dir()` and torchvision reads them from there.
+    """
+    transform = transform if transform is not None else mnist_transform()
+    root = data_root(root)
+    if root == default_root() or all(split_files(root, s) for s in SPLITS):
+        return MNIST(str(root), train=True, download=root == default_root(), transform=transform)
+    split = "train" if split_files(root, "train") else "test"
+    unpacked = cache_dir(root) / "torchvision"
+    for source in split_files(root, split) or ():
+        target = unpacked / "MNIST" / "raw" / source.name.removesuffix(".gz")
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")  # never leave half a file under the real name
+            partial.write_bytes(gzip.open(source).read() if source.suffix == ".gz" else source.read_bytes())
+            partial.replace(target)
+    return OfflineMNIST(str(unpacked), train=split == "train", transform=transform)
+
+
+class OfflineMNIST(MNIST):
+    """torchvision's MNIST, unchanged but for accepting a folder that holds only the split it reads."""
+
+    @property
+    def raw_folder(self) -> str:  # torchvision names the folder after the class
+        return str(Path(self.root) / "MNIST" / "raw")
+
+    def _check_exists(self) -> bool:
+        names = SPLITS["train" if self.train else "test"]
+        return all((Path(self.raw_folder) / name).is_file() for name in names)
+
+
 def mnist_transform() -> transforms.Compose:
     """PIL image -> (1, 28, 28) float in [-1, 1]: ToTensor gives [0, 1], Normalize(0.5, 0.5) maps to [-1, 1]."""
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
@@ -157,9 +204,12 @@ class MNISTDigits(Dataset):
         return self.transform(image), int(self.labels[i])
 
 
-def load_dataset(root=None, split: str = "auto", transform=None) -> MNISTDigits:
-    """`MNISTDigits` over `load_mnist(root, split)` with the course's transform by default."""
-    return MNISTDigits(*load_mnist(root, split), transform=transform)
+def load_dataset(root=None, split: str = "auto", transform=None, n: int | None = None) -> MNISTDigits:
+    """`MNISTDigits` over `load_mnist(root, split)` (its first `n` digits; all if None), the course's transform by default."""
+    images, labels = load_mnist(root, split)
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise CourseError(f"n must be a positive number of digits; got {n!r}.")
+    return MNISTDigits(images[:n], labels[:n], transform=transform)
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:

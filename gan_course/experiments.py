@@ -18,8 +18,8 @@ from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import DigitMeter, Quality
 from gan_course.seeding import seed_everything
-from gan_course.training import TrainConfig, TrainResult, course_default, generate, train
-from gan_course.visualisation import plot_trend, show_grid
+from gan_course.training import STATS, TrainConfig, TrainResult, course_default, generate, train
+from gan_course.visualisation import plot_trend, running_mean, show_grid
 
 METER_SEED = 1  # the meter's noise: the same 500 z for every run, so readings are comparable
 WINDOW = 200  # the last steps averaged by `Run.d_outputs`
@@ -38,6 +38,11 @@ class Run:
         history = self.result.history
         d_x, d_g_z = history.d_x[-window:], history.d_g_z1[-window:]
         return sum(d_x) / len(d_x), sum(d_g_z) / len(d_g_z)
+
+    def gradient_norms(self, first: int = 100, last: int = WINDOW) -> tuple[float, float]:
+        """Mean norm of the gradient reaching G: over the first `first` steps and the last `last` steps."""
+        norms = self.result.history.grad_g
+        return sum(norms[:first]) / len(norms[:first]), sum(norms[-last:]) / len(norms[-last:])
 
     def summary(self) -> str:
         d_x, d_g_z = self.d_outputs()
@@ -126,14 +131,43 @@ def _plot_counts(run: Run, ax) -> None:
     ax.text(0.02, 0.95, run.quality.summary().replace(", FD", "\nFD"), transform=ax.transAxes, va="top", fontsize=9)
 
 
+def changes(config: TrainConfig, base: TrainConfig | None = None) -> str:
+    """The settings in which `config` differs from `base` (default: the course default), e.g. "d_steps=5, lr_g=0.01"."""
+    base, found = base if base is not None else course_default(), []
+    for owner, other in ((config, base), (config.model, base.model)):
+        for f in fields(owner):
+            value = getattr(owner, f.name)
+            if f.name not in ("model", "steps", "epochs", "seconds", "snapshot_every") and value != getattr(other, f.name):
+                found.append(f"{f.name}={value:g}" if isinstance(value, float) else f"{f.name}={value}")
+    return ", ".join(found) or "course default"
+
+
 def summary_table(runs) -> str:
-    """A text table: the settings that differ between runs, D's outputs (last steps) and the meter's figures."""
+    """A text table: what each run changed, D's outputs and |grad G| (see `Run`), and the meter's figures."""
     runs = _as_list(runs)
-    header = f"{'run':<14}{'lr_g':>9}{'lr_d':>9}{'k':>3}{'D(x)':>7}{'D(G(z))':>9}{'confident':>11}{'classes':>9}{'FD':>8}  warnings"
+    width = max(len(run.name) for run in runs) + 2
+    header = (f"{'run':<{width}}{'D(x)':>6}{'D(G(z))':>9}{'|grad G| start':>15}{'end':>7}{'confident':>11}{'classes':>9}"
+              f"{'FD':>7}{'warn':>6}  changed")
     lines = [header, "-" * len(header)]
     for run in runs:
-        config, (d_x, d_g_z), q = run.result.config, run.d_outputs(), run.quality
-        meter = f"{q.confident:>11.0%}{q.classes:>6}/10{q.fd:>8.0f}" if q is not None else f"{'-':>11}{'-':>9}{'-':>8}"
-        lines.append(f"{run.name:<14}{config.lr_g:>9.2g}{config.lr_d:>9.2g}{config.k:>3}{d_x:>7.2f}{d_g_z:>9.2f}"
-                     f"{meter}  {len(run.result.history.warnings)}")
+        (d_x, d_g_z), (start, end), q = run.d_outputs(), run.gradient_norms(), run.quality
+        meter = f"{q.confident:>11.0%}{q.classes:>6}/10{q.fd:>7.0f}" if q is not None else f"{'-':>11}{'-':>9}{'-':>7}"
+        lines.append(f"{run.name:<{width}}{d_x:>6.2f}{d_g_z:>9.2f}{start:>15.2f}{end:>7.2f}{meter}"
+                     f"{len(run.result.history.warnings):>6}  {changes(run.result.config)}")
     return "\n".join(lines)
+
+
+def compare_curves(runs, stat: str = "grad_g", title: str = "", ylabel: str = "", log: bool = False, window: int = 50):
+    """One bold line per run: the running mean of a per-step statistic of its history (`grad_g`, `d_g_z1`, ...)."""
+    runs = _as_list(runs)
+    if stat not in ("seconds", *STATS):
+        raise CourseError(f"stat must be one of {', '.join(STATS)}; got {stat!r}.")
+    fig, ax = plt.subplots(figsize=(12, 5))
+    for run, color in zip(runs, plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        history = run.result.history
+        ax.plot(history.step, running_mean(getattr(history, stat), window), color=color, linewidth=2, label=run.name)
+    ax.set(title=title or f"{stat} per step (running mean over {window} steps)", xlabel="step", ylabel=ylabel or stat)
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    return fig

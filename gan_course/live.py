@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from gan_course.errors import CourseError
+from gan_course.losses import LR_ADVICE
 from gan_course.models import MODELS, sample_noise
 from gan_course.seeding import seed_everything
 from gan_course.training import TrainResult, course_default, generate, train
@@ -16,6 +17,8 @@ from gan_course.visualisation import plot_d_outputs, plot_losses, show_grid
 EPOCHS = (1, 200)  # slider ranges: wide enough to explore, narrow enough to stay in a lesson
 LR = (1e-5, 1e-2)
 K = (1, 5)
+PROJECTOR = {"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14, "legend.fontsize": 12,
+             "xtick.labelsize": 12, "ytick.labelsize": 12, "lines.linewidth": 2}
 
 
 def check_settings(epochs: int, lr: float, model: str = "mlp", k: int = 1) -> None:
@@ -23,7 +26,7 @@ def check_settings(epochs: int, lr: float, model: str = "mlp", k: int = 1) -> No
     if not isinstance(epochs, int) or isinstance(epochs, bool) or not EPOCHS[0] <= epochs <= EPOCHS[1]:
         raise CourseError(f"epochs must be a whole number from {EPOCHS[0]} to {EPOCHS[1]}; got {epochs!r}.")
     if not isinstance(lr, (int, float)) or not LR[0] <= lr <= LR[1]:
-        raise CourseError(f"learning rate must be between {LR[0]:g} and {LR[1]:g}; got {lr!r}. GANs usually train with 1e-4 to 2e-3.")
+        raise CourseError(f"learning rate must be between {LR[0]:g} and {LR[1]:g}; got {lr!r}. {LR_ADVICE}")
     if model not in MODELS:
         raise CourseError(f"model must be one of {', '.join(MODELS)}; got {model!r}.")
     if not isinstance(k, int) or isinstance(k, bool) or not K[0] <= k <= K[1]:
@@ -78,16 +81,17 @@ class Dashboard:
 
     def figure(self, result: TrainResult):
         history, (step, images) = result.history, result.history.snapshots[-1]
-        fig, axes = plt.subplots(1, 4, figsize=(17, 4), gridspec_kw={"width_ratios": [1.3, 1.3, 1, 1.1]})
-        plot_losses(history, ax=axes[0])
-        plot_d_outputs(history, ax=axes[1])
-        show_grid(images, f"Fixed noise, step {step}", ax=axes[2])
-        self.plot_meter(axes[3])
-        title = f"{result.config.model.model} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
-        if self.readings:
-            title += f"  |  digit meter: {self.readings[-1][1].summary()}"
-        fig.suptitle(title, fontsize=13)
-        fig.tight_layout()
+        with plt.rc_context(PROJECTOR):  # read from the back of a classroom: two rows, large type
+            fig, axes = plt.subplots(2, 2, figsize=(14, 10), gridspec_kw={"width_ratios": [1.5, 1]})
+            plot_losses(history, ax=axes[0, 0])
+            plot_d_outputs(history, ax=axes[1, 0])
+            show_grid(images, f"Fixed noise, step {step:,}", ax=axes[0, 1])
+            self.plot_meter(axes[1, 1])
+            title = f"{result.config.model.model} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
+            if self.readings:
+                title += f"\ndigit meter: {self.readings[-1][1].summary()}"
+            fig.suptitle(title, fontsize=18)
+            fig.tight_layout()
         return fig
 
     def plot_meter(self, ax) -> None:
@@ -98,7 +102,7 @@ class Dashboard:
         steps = [s for s, _ in self.readings]
         ax.plot(steps, [q.confident for _, q in self.readings], marker="o", label="confident (p ≥ 0.9)")
         ax.plot(steps, [q.classes / 10 for _, q in self.readings], marker="s", label="classes present ÷ 10")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower right")
 
 
 def train_and_show(images: torch.Tensor, epochs: int, lr: float, model: str = "mlp", k: int = 1, meter=None,

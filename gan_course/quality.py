@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_course.data import data_root, load_mnist, normalise
+from gan_course.data import cache_dir, load_mnist, normalise  # noqa: F401 (cache_dir: where the meter is kept)
 from gan_course.errors import CourseError
 from gan_course.models import check_image_batch
 
-VERSION = 1
+VERSION = 2  # 2: trained on one thread, so the same meter on every machine
 CONFIDENCE = 0.9
 TYPICAL = 0.99  # features farther from their class's real mean than 99% of real digits are "not a digit"
 CLASS_SHARE = 0.02  # a class "appears" when at least this share of the samples is confidently that digit
@@ -119,25 +119,21 @@ def _train_classifier(images: torch.Tensor, labels: torch.Tensor, steps: int = 7
     return model.eval()
 
 
-def cache_dir(root=None) -> Path:
-    """Where the meter is cached: `$GAN_COURSE_CACHE`, else `<data root>/cache` if writable, else ~/.cache/gan-course."""
-    env = os.environ.get("GAN_COURSE_CACHE", "").strip()
-    if env:
-        return Path(env).expanduser()
-    root = data_root(root)
-    # the mode bits too: root passes os.access on a folder that is read-only on purpose (a shared data copy)
-    if root.is_dir() and os.access(root, os.W_OK) and root.stat().st_mode & 0o222:
-        return root / "cache"
-    return Path.home() / ".cache" / "gan-course"
-
-
 def build_meter(images: torch.Tensor, labels: torch.Tensor, holdout: int = 2000) -> DigitMeter:
-    """Train a meter on uint8 digits (N, 28, 28), keeping the last `holdout` for accuracy and real features."""
-    x, y = normalise(images), labels.long()
-    classifier = _train_classifier(x[:-holdout], y[:-holdout])
-    with torch.no_grad():
-        accuracy = float((classifier(x[-holdout:]).argmax(1) == y[-holdout:]).float().mean())
-        real_features = classifier.features(x[-holdout:])
+    """Train a meter on uint8 digits (N, 28, 28), keeping the last `holdout` for accuracy and real features.
+
+    Trained on one CPU thread: another thread count sums in another order and would give every machine a
+    slightly different meter, and so different readings of the same samples.
+    """
+    x, y, threads = normalise(images), labels.long(), torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        classifier = _train_classifier(x[:-holdout], y[:-holdout])
+        with torch.no_grad():
+            accuracy = float((classifier(x[-holdout:]).argmax(1) == y[-holdout:]).float().mean())
+            real_features = classifier.features(x[-holdout:])
+    finally:
+        torch.set_num_threads(threads)
     return DigitMeter(classifier, real_features, accuracy)
 
 

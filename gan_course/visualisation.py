@@ -103,7 +103,7 @@ def plot_d_outputs(history, ax=None, figsize=(7, 4), window: int = 50):
     plot_trend(ax, history.step, history.d_g_z2, "D(G(z)) after D step", "tab:green", window)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(title="What the discriminator believes", xlabel="step", ylabel="probability 'real'", ylim=(0, 1))
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     return fig
 
 
@@ -117,15 +117,23 @@ def show_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, title: str = "", f
     return fig
 
 
-def show_snapshots(snapshots, n: int = 16, max_panels: int = 6, figsize=None):
-    """The same fixed noise through G over time: up to `max_panels` snapshots (step, images) in a row."""
+def show_snapshots(snapshots, n: int = 16, max_panels: int = 12, figsize=None):
+    """The same fixed noise through G over time: the snapshots (step, images) at steps 0, 10, 20, 50, 100, ...
+    (log-spaced: G changes fastest early on) and the last one, up to `max_panels`, in rows of at most 6."""
+    from gan_course.training import is_timeline_step  # local: training does not need pyplot
+
     if not snapshots:
-        raise CourseError("no snapshots to show: train for at least snapshot_every steps first.")
-    panels = min(max_panels, len(snapshots))  # spread over the panels actually drawn: first to last
-    pick = [snapshots[round(i * (len(snapshots) - 1) / max(1, panels - 1))] for i in range(panels)]
-    fig, axes = plt.subplots(1, len(pick), figsize=figsize or (2.4 * len(pick), 2.9), squeeze=False)
-    for ax, (step, images) in zip(axes[0], pick):
-        show_grid(images[:n], f"step {step}", ax=ax)
-    fig.suptitle("The same fixed noise through the generator over time")
+        raise CourseError("no snapshots to show: train for at least one step first.")
+    timeline = [shot for shot in snapshots[:-1] if is_timeline_step(shot[0])] + [snapshots[-1]]
+    if len(timeline) > max_panels:  # spread over the panels actually drawn: first to last
+        timeline = [timeline[round(i * (len(timeline) - 1) / (max_panels - 1))] for i in range(max_panels)]
+    rows = math.ceil(len(timeline) / 6)
+    cols = math.ceil(len(timeline) / rows)
+    fig, axes = plt.subplots(rows, cols, figsize=figsize or (2.5 * cols, 2.9 * rows), squeeze=False)
+    for ax in axes.flat[len(timeline):]:
+        ax.axis("off")
+    for ax, (step, images) in zip(axes.flat, timeline):
+        show_grid(images[:n], f"step {step:,}", ax=ax)
+    fig.suptitle("The same fixed noise through the generator over time", fontsize=14)
     fig.tight_layout()
     return fig

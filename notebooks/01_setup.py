@@ -124,7 +124,6 @@ print("rng's draw unchanged:", torch.equal(torch.randn(3, generator=rng), expect
 # (this cell fails on purpose):
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 seed_everything(-1)
 
 # %% [markdown]
@@ -132,11 +131,9 @@ seed_everything(-1)
 #
 # PyTorch runs on the CPU, on an NVIDIA GPU (`cuda`) or on an Apple GPU (`mps`).
 # `available_devices()` lists what this machine has, best first. In the course's standard
-# Codespace that is just the CPU; in a GPU Codespace `cuda` comes first. (This output depends on the
-# machine, so the tests do not compare it.)
+# Codespace that is just the CPU; in a GPU Codespace `cuda` comes first.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 from gan_course.device import available_devices, get_device, set_threads
 
 available_devices()
@@ -145,8 +142,7 @@ available_devices()
 # `get_device()` picks the best one (`"auto"`). Every notebook calls it once and moves its models and
 # tensors there with `.to(device)`.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 device = get_device()
 print("this notebook runs on:", device)
 
@@ -163,9 +159,7 @@ print("device:", cpu, "  the tensor is on:", x.device, "  shape:", tuple(x.shape
 # Asking for a device that does not exist is an error that lists what the machine has (this cell fails
 # on purpose; the list in the message depends on the machine):
 
-# %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["raises-exception", "nbval-ignore-output"]
 get_device("tpu")
 
 # %% [markdown]
@@ -175,8 +169,7 @@ get_device("tpu")
 # core this process may use, which is fastest; more threads than cores only adds switching. It returns
 # the number now in use (machine-dependent, so not compared):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 set_threads()
 
 # %% [markdown]

@@ -20,6 +20,8 @@
 # - where the course's MNIST digits come from, and what the raw IDX files hold;
 # - the two transforms, `ToTensor` and `Normalize((0.5,), (0.5,))`, and why the pixels must end in [-1, 1];
 # - the classic data mistakes, and how `check_images` catches them before training;
+# - `torchvision.datasets.MNIST` as most courses load it, and proof that the course's own reader gives the
+#   same tensors;
 # - how a `DataLoader` serves batches, and the fast in-memory path the course trains on;
 # - what real digits look like, with their labels.
 #
@@ -49,12 +51,10 @@ type(rng).__name__
 #
 # MNIST is 70,000 handwritten digits, 28 × 28 grey pixels each: 60,000 for training and 10,000 for
 # testing. The first time you run the course, torchvision downloads it into the project's `data/`
-# folder. Without internet (as on the machines that test this course) you point the environment
-# variable `GAN_COURSE_DATA` at a folder that already holds `MNIST/raw/`. `data_root()` says which folder
-# is used. The full path depends on your machine, so we print it in a cell the tests do not compare:
+# folder. Without internet you point the environment variable `GAN_COURSE_DATA` at a folder that already
+# holds `MNIST/raw/`. `data_root()` says which folder is used (the full path depends on your machine):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 from gan_course.data import data_root
 
 data_root()
@@ -96,11 +96,10 @@ print(tuple(raw_images.shape), raw_images.dtype, int(raw_images.min()), int(raw_
 
 # %% [markdown]
 # `load_mnist()` reads images and labels together. It takes the 60,000 training digits when they are
-# there, else the 10,000 test digits (the machines that test this course have only those), so the count
-# depends on your machine:
+# there, else the 10,000 test digits (an offline copy may hold only those), so the count depends on your
+# machine:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 from gan_course.data import load_mnist
 
 all_images, all_labels = load_mnist()
@@ -192,7 +191,6 @@ print(tuple(batch.shape), round(float(batch.min()), 2), round(float(batch.max())
 # `check_images` looks at a batch before training and says what is wrong (this cell fails on purpose):
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 from gan_course.data import check_images
 
 check_images(batch)
@@ -201,7 +199,6 @@ check_images(batch)
 # **Pitfall 2: forgetting `Normalize`.** `ToTensor` alone gives [0, 1]; `check_images` catches that too:
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 check_images(torch.stack([transforms.ToTensor()(Image.fromarray(image.numpy())) for image in images[:64]]))
 
 # %% [markdown]
@@ -209,7 +206,6 @@ check_images(torch.stack([transforms.ToTensor()(Image.fromarray(image.numpy())) 
 # `Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))`. On one-channel MNIST it fails (on purpose here):
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 three = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
 three(pil)
 
@@ -226,7 +222,6 @@ tuple(batch.shape)
 # `check_images` catches this one as well, and says how to fix it (this cell fails on purpose):
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 check_images(batch)
 
 # %% [markdown]
@@ -254,9 +249,55 @@ print(tuple(real.shape), real.dtype, float(real.min()), float(real.max()), tuple
 # An epoch is one pass over the data; `make_loader` drops the last incomplete batch. How many batches that
 # is depends on how many digits your machine has:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 print(len(loader.dataset), "digits ->", len(loader), "batches of 64")
+
+# %% [markdown]
+# ## torchvision's MNIST, as most courses load it
+#
+# Most PyTorch courses load MNIST in one call:
+#
+# ```python
+# transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+# mnist = torchvision.datasets.MNIST(root, train=True, download=True, transform=transform)
+# ```
+#
+# It downloads the four IDX files (about 12 MB) into `root` the first time and serves item `i` as
+# `(transform(PIL image), label)`. `torchvision_mnist()` makes exactly that call in the project's `data/`
+# folder. Why the course also reads the IDX files itself: torchvision insists on all four files, unpacked,
+# while an offline copy (a classroom without internet) may hold only the gzipped 10,000 test digits; there
+# the helper unpacks what is present and torchvision's own class reads it. Which split you get depends on
+# your machine:
+
+# %% tags=["nbval-ignore-output"]
+from torchvision import datasets
+
+from gan_course.data import torchvision_mnist
+
+transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+mnist = torchvision_mnist(transform=transform)
+print(mnist)
+
+# %% [markdown]
+# It is torchvision's dataset class, and a `DataLoader` over it works as in every tutorial:
+
+# %%
+from torch.utils.data import DataLoader
+
+print("a torchvision MNIST dataset:", isinstance(mnist, datasets.MNIST))
+tv_loader = DataLoader(mnist, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
+tv_real, tv_labels = next(iter(tv_loader))
+print(tuple(tv_real.shape), tuple(tv_labels.shape))
+
+# %% [markdown]
+# Both roads lead to the same tensors. With the same seed for the shuffling, torchvision's loader and the
+# course's give the same first batch, pixel for pixel, and the same labels, in [-1, 1]:
+
+# %%
+course_loader = make_loader(load_dataset(), 64, torch.Generator().manual_seed(0))
+course_real, course_labels = next(iter(course_loader))
+print("same images:", torch.equal(tv_real, course_real), "  same labels:", torch.equal(tv_labels, course_labels))
+print(f"min {tv_real.min():.0f}, max {tv_real.max():.0f}")
 
 # %% [markdown]
 # ## The fast path: normalise the whole tensor at once
@@ -270,10 +311,9 @@ per_image = torch.stack([mnist_transform()(Image.fromarray(image.numpy())) for i
 print("normalise == mnist_transform:", torch.equal(normalise(images[:256]), per_image))
 
 # %% [markdown]
-# How much faster? (Timings depend on the machine, so the tests do not compare them.)
+# How much faster? (The timings depend on your machine.)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 import time
 
 start = time.perf_counter()
@@ -288,7 +328,7 @@ print(f"1,000 digits: transform {per_image_s * 1000:.1f} ms, normalise {(time.pe
 #
 # The course trains on the first 10,000 digits, already normalised, held in memory: `training_images()`.
 # Using the same number everywhere makes an epoch equally long on your machine (60,000 digits downloaded)
-# and on the test machines (10,000):
+# and on a machine that has only the offline test split (10,000):
 
 # %%
 from gan_course.data import training_images

@@ -205,13 +205,19 @@ print(f"D(G(z)) = {d[i]:.3f}: saturating {grad_saturating[i]:.3f}, non-saturatin
 # ## One optimizer per network
 #
 # Each player updates only its own weights. `make_optimizers` builds one Adam over G's parameters and
-# one over D's:
+# one over D's. Which learning rate? The DCGAN paper's 2e-4 is the textbook choice and
+# `make_optimizers`' default. The course trains its small MLP GAN ten times faster, at the rate
+# `course_default()` holds: at batch 32 it stays stable there and draws digits within seconds instead of
+# a minute (`benchmarks/README.md` has both runs side by side). We use the course's rate:
 
 # %%
-from gan_course.losses import make_optimizers
+from gan_course.losses import PAPER_LR, make_optimizers
 from gan_course.models import count_parameters
+from gan_course.training import course_default
 
-opt_g, opt_d = make_optimizers(generator, discriminator)
+course = course_default()
+print(f"the DCGAN paper: {PAPER_LR:g}   the course: G {course.lr_g:g}, D {course.lr_d:g}")
+opt_g, opt_d = make_optimizers(generator, discriminator, course.lr_g, course.lr_d)
 for name, opt, model in (("opt_g", opt_g, generator), ("opt_d", opt_d, discriminator)):
     n = sum(p.numel() for group in opt.param_groups for p in group["params"])
     print(f"{name}: {n:,} parameters, lr {opt.param_groups[0]['lr']}, same as the model: {n == count_parameters(model)}")
@@ -262,7 +268,6 @@ print("G has no gradients:", all(p.grad is None for p in generator.parameters())
 # cell fails on purpose):
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 make_optimizers(generator, discriminator, lr_g=0)
 
 # %% [markdown]

@@ -14,16 +14,18 @@
 # ---
 
 # %% [markdown]
-# # 05 · Training: one step dissected, then a live run
+# # 05 · Training: one step dissected, the loop written out, then a live run
 #
 # **What you will learn**
 # - one GAN training step, line by line, on a real batch: D on real, D on fake with `detach`, D's step,
 #   then G through the *updated* D, G's step;
 # - what goes wrong without `detach`: D's backward pass writes gradients into G;
-# - that the library's `train_step` does exactly the same, number for number;
+# - the whole training loop written out, as lectures write it: epochs and batches, the lists of losses and
+#   of D's outputs, a print line every few iterations, a grid from one fixed noise as training goes;
+# - that the library's `train` does exactly the same arithmetic, number for number, and what it adds;
 # - how to train live with a dashboard, and with sliders and a Train button;
 # - why the course draws its digits from an average of G's recent weights;
-# - how to read the results: real vs fake, the fixed-noise snapshots, the loss and D(x)/D(G(z)) curves,
+# - how to read the results: real vs fake, the fixed-noise timeline, the loss and D(x)/D(G(z)) curves,
 #   and the digit meter's three figures;
 # - how to save a trained generator and load it back.
 #
@@ -37,11 +39,9 @@
 # ## Setup
 #
 # Inline figures, one seed at the top, and the device. `get_device("auto")` takes a GPU when there is
-# one (in a GPU Codespace this cell says `cuda`), else the CPU. This output depends on the machine, so
-# the tests do not compare it.
+# one (in a GPU Codespace this cell says `cuda`), else the CPU.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # %matplotlib inline
 import inspect
 
@@ -210,12 +210,20 @@ print(f"D(G(z)) after G's step: {d_g_z2:.2f} -> {d_g_z_new:.2f}   up: {d_g_z_new
 #
 # ## The library does the same
 #
-# `gan_course.training.train_step` is those seven lines (plus the `k` loop and the figures it returns):
+# The library holds those seven lines in two functions: `discriminator_step` (lines 1 to 5) and
+# `generator_step` (lines 6 and 7). `train_step` calls one after the other (and offers the variations of
+# notebook 06: more steps of either, G first, another generator loss). D's half:
 
 # %%
-from gan_course.training import train_step
+from gan_course.training import discriminator_step, generator_step, train_step
 
-print(inspect.getsource(train_step))
+print(inspect.getsource(discriminator_step))
+
+# %% [markdown]
+# G's half. It also measures the size (norm) of the gradient that reaches G: notebook 06 uses it.
+
+# %%
+print(inspect.getsource(generator_step))
 
 # %% [markdown]
 # To check it, give it the same starting weights, fresh optimizers, the same real batch and the same
@@ -232,18 +240,193 @@ print("same D after one step:", same(d2, discriminator), " same G:", same(g2, ge
 
 # %% [markdown]
 # It also returns the figures we printed by hand: the losses, D(x), D(G(z)) before D's step
-# (`d_g_z1`) and after it (`d_g_z2`):
+# (`d_g_z1`) and after it (`d_g_z2`), and the norm of G's gradient (`grad_g`):
 
 # %%
 ours = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_x": d_x, "d_g_z1": d_g_z1, "d_g_z2": d_g_z2}
-for name, value in stats.items():
-    print(f"{name:>7}: train_step {value:.2f}   by hand {ours[name]:.2f}")
+for name, value in ours.items():
+    print(f"{name:>7}: train_step {stats[name]:.2f}   by hand {value:.2f}")
+print(f" grad_g: {stats['grad_g']:.2f}")
+
+# %% [markdown]
+# ## The training loop, written out
+#
+# Now the whole loop, the way lectures and the PyTorch DCGAN tutorial write it: for each epoch, for each
+# batch of the `DataLoader`, the step above; then the bookkeeping. We start again from scratch: a seed,
+# fresh networks, the course's 10,000 training digits through torchvision's transforms (notebook 02),
+# the course's batch size and learning rates, and one **fixed noise**: the same 64 `z` through G every
+# time we look, so that we watch the same 64 digits take shape.
+
+# %%
+from torch import nn
+
+from gan_course.data import COURSE_SIZE
+from gan_course.training import generate
+
+SEED = 0
+rng = seed_everything(SEED)
+generator, discriminator = build_models(config.model, device)
+dataset = load_dataset(n=COURSE_SIZE)
+loader = make_loader(dataset, config.batch_size, rng)
+latent_dim = generator.latent_dim
+fixed_noise = sample_noise(64, latent_dim, device=device)
+criterion = nn.BCEWithLogitsLoss()  # BCE on D's raw scores (notebook 04)
+opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=(config.beta1, 0.999))
+opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=(config.beta1, 0.999))
+num_epochs, print_every = 5, 100
+print(f"{num_epochs} epochs of {len(loader)} batches of {config.batch_size}")
+
+# %% [markdown]
+# The loop. Read it top to bottom: it is the seven lines of the step, plus four lists, a print line and
+# a picture. The sum `errD_real + errD_fake` with one `backward()` gives exactly the gradient of two
+# `backward()` calls in a row, because PyTorch adds gradients up (we check this below). The grid is
+# drawn with G in `eval()` mode and under `torch.no_grad()`: BatchNorm then uses its running averages,
+# so an image depends only on its own `z`, and no graph is built for a picture; `train()` switches
+# BatchNorm back to batch statistics for training.
+
+# %% tags=["nbval-ignore-output"]
+G_losses, D_losses, D_x, D_G_z1, D_G_z2 = [], [], [], [], []
+grids = [(0, generate(generator, fixed_noise))]  # (step, images): what G draws before any training
+show_at = {10, 20, 50, 100, 200, 500, 1000}  # log-spaced: G changes fastest early on
+iters = 0
+for epoch in range(num_epochs):
+    for i, (real, _) in enumerate(loader):
+        real = real.to(device)
+        b = real.size(0)
+        ones, zeros = torch.ones(b, device=device), torch.zeros(b, device=device)
+        # (1) D: maximise log D(x) + log(1 - D(G(z)))
+        discriminator.zero_grad(set_to_none=True)
+        output = discriminator(real)
+        errD_real = criterion(output, ones)  # real images: label 1
+        d_x = torch.sigmoid(output).mean().item()
+        fake = generator(sample_noise(b, latent_dim, device=device))
+        output = discriminator(fake.detach())  # detach: D's backward must stop at the fakes
+        errD_fake = criterion(output, zeros)  # fakes: label 0
+        d_g_z1 = torch.sigmoid(output).mean().item()
+        errD = errD_real + errD_fake
+        errD.backward()
+        opt_d.step()
+        # (2) G: maximise log D(G(z)), through the D we just updated
+        generator.zero_grad(set_to_none=True)
+        output = discriminator(fake)  # no detach: the gradient must reach G
+        errG = criterion(output, ones)  # fakes scored against the *real* label
+        d_g_z2 = torch.sigmoid(output).mean().item()
+        errG.backward()
+        opt_g.step()
+        # bookkeeping: every step into the lists, a line every print_every steps, a grid now and then
+        G_losses.append(errG.item()), D_losses.append(errD.item())
+        D_x.append(d_x), D_G_z1.append(d_g_z1), D_G_z2.append(d_g_z2)
+        iters += 1
+        if i % print_every == 0:
+            print(f"[{epoch}/{num_epochs}][{i}/{len(loader)}]  Loss_D {errD.item():.4f}  Loss_G {errG.item():.4f}  "
+                  f"D(x) {d_x:.4f}  D(G(z)) {d_g_z1:.4f} / {d_g_z2:.4f}")
+        if iters in show_at or (epoch == num_epochs - 1 and i == len(loader) - 1):
+            generator.eval()
+            with torch.no_grad():
+                grids.append((iters, generator(fixed_noise).cpu()))
+            generator.train()
+
+# %% [markdown]
+# The grid lines say what `generate()` (from the library) does in one call: `eval()`, `no_grad()`, and back
+# to the previous mode. The lists now hold one value per step:
+
+# %%
+print(f"{len(G_losses):,} steps; first D loss {D_losses[0]:.2f} (2 log 2 = 1.39: D says 0.5 for everything); "
+      f"grids at steps {[step for step, _ in grids]}")
+
+# %% [markdown]
+# ### The loop's own curves
+#
+# Plain matplotlib on the four lists. Each step scores one batch of 32, so single steps are noisy; the
+# bold lines are running means over 50 steps (`running_mean`).
+
+# %%
+import matplotlib.pyplot as plt
+
+from gan_course.visualisation import running_mean
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(15, 5))
+for ax, curves, title, ylabel in ((left, {"D": D_losses, "G": G_losses}, "Losses", "BCE loss"),
+                                  (right, {"D(x)": D_x, "D(G(z)) before D's step": D_G_z1,
+                                           "D(G(z)) after D's step": D_G_z2}, "What D believes", "probability 'real'")):
+    for (label, values), color in zip(curves.items(), ("tab:blue", "tab:orange", "tab:green")):
+        ax.plot(values, color=color, alpha=0.2, linewidth=0.6)
+        ax.plot(running_mean(values), color=color, linewidth=2, label=label)
+    ax.set(title=title, xlabel="iteration", ylabel=ylabel)
+    ax.legend()
+
+# %% [markdown]
+# ### The fixed noise, step by step
+#
+# The same 64 `z` at steps 0, 10, 20, 50, 100, 200, 500, 1,000 and the last: noise, then one grey blob,
+# then strokes, then digits. Each position keeps its `z`, so you can follow one digit as it forms.
+
+# %%
+from gan_course.visualisation import show_snapshots
+
+fig = show_snapshots(grids)
+
+# %% [markdown]
+# ### One `backward()` of the sum, or two `backward()` calls
+#
+# The loop sums D's two losses and calls `backward()` once; the PyTorch tutorial calls `backward()` on each
+# and lets the gradients add up. On the last batch, both ways, from the same D:
+
+# %%
+def d_gradients(two_calls: bool) -> list[torch.Tensor]:
+    discriminator.zero_grad(set_to_none=True)
+    loss_real = criterion(discriminator(real), ones)
+    loss_fake = criterion(discriminator(fake.detach()), zeros)
+    if two_calls:
+        loss_real.backward()
+        loss_fake.backward()  # adds onto the gradients of the first call
+    else:
+        (loss_real + loss_fake).backward()
+    return [p.grad.clone() for p in discriminator.parameters()]
+
+
+print("the same gradient:", all(torch.equal(a, b) for a, b in zip(d_gradients(False), d_gradients(True))))
+
+# %% [markdown]
+# ### `train()` does the same arithmetic
+#
+# The library's `train` runs this loop for us. To check that it is the same loop, we replay the run:
+# the same seed (so the same starting weights and the same shuffling), the same batches from a fresh
+# `DataLoader`, noise from the same stream, as many steps, and compare every recorded number.
+
+# %%
+from dataclasses import replace
+
+from gan_course.training import train
+
+rng = seed_everything(SEED)
+replay_g, replay_d = build_models(config.model, device)
+replay_loader = make_loader(dataset, config.batch_size, rng)
+replay = train(replace(config, steps=iters, seconds=None), replay_loader, device, models=(replay_g, replay_d),
+               progress=False)
+lists = {"loss_d": D_losses, "loss_g": G_losses, "d_x": D_x, "d_g_z1": D_G_z1, "d_g_z2": D_G_z2}
+for name, ours in lists.items():
+    print(f"{name:>7}: {len(ours):,} values, identical: {getattr(replay.history, name) == ours}")
+print("same weights at the end:", all(torch.equal(p, q) for p, q in zip(replay_g.parameters(), generator.parameters())))
+
+# %% [markdown]
+# Identical to the last bit, on the CPU. (On a GPU some kernels may add in a different order from run to
+# run; the two would then agree to about 6 decimals rather than bit for bit.)
+#
+# What `train` adds on top of the loop: it can take the digits as one tensor already in memory (no PIL
+# image per digit, several times faster than the `DataLoader`); a budget in epochs, steps or seconds; a
+# progress bar; the norm of G's gradient at every step; a second copy of G whose weights are a running
+# average (`ema`, see *Reading the results*), from which it draws its snapshots; health warnings when D
+# wins outright; a clean stop on NaN or on the ■ button; and a `callback` for live dashboards. It also
+# offers the variations of notebook 06: several D steps per G step, G first, and the original
+# "saturating" generator loss.
 
 # %% [markdown]
 # ## Training for real
 #
-# `train` repeats `train_step` over shuffled batches of the course's 10,000 digits. One epoch is one
-# pass over them: `10,000 // batch_size` steps.
+# From here on we let `train` do the loop, on the course's 10,000 digits held in memory as one tensor
+# (`training_images()`, the fast path of notebook 02). One epoch is one pass over them:
+# `10,000 // batch_size` steps.
 
 # %%
 from gan_course.data import training_images
@@ -256,8 +439,7 @@ print(tuple(images.shape), "steps per epoch:", len(images) // config.batch_size)
 # classifier trained on real MNIST. It is trained once (a few seconds) and then loaded from a cache. On
 # held-out real digits it is right this often:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 from gan_course.quality import load_meter
 
 meter = load_meter()
@@ -278,24 +460,22 @@ print(f"EPOCHS = {EPOCHS} ({EPOCHS * (len(images) // config.batch_size):,} steps
 # `train_and_show` trains the course's MLP GAN with these settings and redraws a dashboard in place
 # every few seconds: the two losses, what D believes, the samples from the *fixed noise* (the same 64
 # `z` every time, so you watch one set of digits take shape) and the digit meter. It ends with one
-# summary line. (Times and the meter's figures differ between machines, so the tests do not compare
-# this cell's output; the cells after it check what does not.) Stop it early with the ■ button:
-# you keep what it has learnt so far.
+# summary line (its times and the meter's figures depend on the machine). Stop it early with the ■
+# button: you keep what it has learnt so far.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 from gan_course.live import train_and_show
 
 result = train_and_show(images, epochs=EPOCHS, lr=LR, meter=meter, device=device)
 
 # %% [markdown]
-# The run took exactly the planned number of steps, and kept a fixed-noise snapshot every
-# `snapshot_every` steps plus one at the end:
+# The run took exactly the planned number of steps. It kept the fixed noise's images at steps 0, 10, 20,
+# 50, 100, 200, 500, ... and every `snapshot_every` steps, and at the last step:
 
 # %%
-history = result.history
-print("steps:", len(history.step), " snapshots:", len(history.snapshots), " every", result.config.snapshot_every, "steps")
-print("stopped early:", history.interrupted)
+snapshot_steps = [step for step, _ in result.history.snapshots]
+print("steps:", len(result.history.step), " snapshots:", len(snapshot_steps), " the first ones:", snapshot_steps[:8])
+print("stopped early:", result.history.interrupted)
 
 # %% [markdown]
 # ## Train it yourself: sliders and a Train button
@@ -325,7 +505,6 @@ display(controls)
 # zero epochs is refused with a message that says what is allowed (this cell fails on purpose):
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 from gan_course.live import check_settings
 
 check_settings(0, LR)
@@ -334,8 +513,41 @@ check_settings(0, LR)
 # So is a learning rate far outside what GANs train with:
 
 # %% tags=["raises-exception"]
-# NBVAL_RAISES_EXCEPTION
 check_settings(EPOCHS, 0.5)
+
+# %% [markdown]
+# ## The training console: pause, step, rewind
+#
+# `train_and_show` runs to its end. GAN Lab lets you stop the game at any moment and play it one move at a
+# time; the `TrainingConsole` does that on real MNIST. It trains in the background, so the notebook stays
+# responsive while it trains, and its controls are:
+# - **Train**, **Pause** and **Stop**; while paused, **Step D** and **Step G** make exactly one update of
+#   one player, so you see what a single move does to the numbers;
+# - a learning rate for each network, and D and G steps per round; a change takes effect at the next step,
+#   and the dashboard marks the step where it happened;
+# - **delay per step**: slow motion;
+# - the **timeline**: at saved points, the fixed-noise grid with the losses, D(x), D(G(z)) and the digit
+#   meter's reading; scrub it with the slider or press ▶;
+# - **Fork here**: go back to the selected point and continue with the current settings. The first run
+#   stays on the plot, dashed, to compare against.
+#
+# First the console from code: 300 steps, then it pauses.
+
+# %%
+from gan_course.console import TrainingConsole
+
+console = TrainingConsole(images, meter=meter, device=device, seed=0)
+console.run(steps=300, wait=True)
+print(f"{console.state} at step {console.step}; timeline points at steps {[p['step'] for p in console.branch.timeline]}")
+
+# %% [markdown]
+# Now by hand. Press **Train** to carry on from step 300, then **Pause**. Press **Step D** a few times and
+# watch D's and G's losses in the status line, then **Step G**. Move D's learning rate while it trains,
+# scrub the timeline back, and **Fork here** with other settings. Nothing trains until you click.
+# (Notebook 06 measures what single moves do.)
+
+# %%
+display(console)
 
 # %% [markdown]
 # ## Reading the results
@@ -361,8 +573,7 @@ _ = show_grid(generate(result.ema_generator, result.fixed_noise[:36]), "The aver
 
 # %% [markdown]
 # `result.sampler` is the generator the course draws from: the average (the dashboard, the snapshots, the
-# meter and the saved checkpoint all use it). Left: 64 real training digits; right: 64 fakes. (Figures
-# are not compared by the tests, only their size; look at them.)
+# meter and the saved checkpoint all use it). Left: 64 real training digits; right: 64 fakes.
 
 # %%
 from gan_course.visualisation import show_real_vs_fake
@@ -373,8 +584,8 @@ fig = show_real_vs_fake(images[:64], fake, title=f"After {len(result.history.ste
 # %% [markdown]
 # ### The same noise over time
 #
-# The snapshots show the fixed noise through G as training went on: blurry blobs first, then strokes,
-# then digits. Each position keeps its `z`, so you can follow one digit as it forms.
+# The run's own timeline, drawn from the averaged generator: compare it with the loop's grids above,
+# drawn from G itself.
 
 # %%
 from gan_course.visualisation import show_snapshots
@@ -408,10 +619,10 @@ fig = plot_d_outputs(result.history)
 # %% [markdown]
 # Every step scores one batch, so the curves are noisy. Averaged over the last 200 steps:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 last = slice(-200, None)
 mean = lambda values: sum(values[last]) / len(values[last])
+history = result.history  # your latest run: the one from the sliders, if you pressed Train
 print(f"D(x) {mean(history.d_x):.2f}, D(G(z)) before D's step {mean(history.d_g_z1):.2f}, "
       f"after it {mean(history.d_g_z2):.2f}")
 print(f"loss_d {mean(history.loss_d):.2f}, loss_g {mean(history.loss_g):.2f}")
@@ -421,8 +632,7 @@ print(f"loss_d {mean(history.loss_d):.2f}, loss_g {mean(history.loss_g):.2f}")
 #
 # The meter scores 500 samples from noise of its own (seeded, so every run is scored on the same `z`):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 z_meter = sample_noise(500, result.config.model.latent_dim, torch.Generator().manual_seed(1), device)
 quality = meter.score(generate(result.sampler, z_meter))
 print("generated:", quality.summary())
@@ -442,14 +652,13 @@ print("per digit:", quality.counts)
 #
 # For scale, real digits from the training set score:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 print("real:     ", meter.score(images[:500]).summary())
 
 # %% [markdown]
-# After this short run the generator draws (nearly) every kind of digit: the tests check only that at
-# least 8 of the 10 appear, a safe margin on any machine. But fewer of its samples are confident than real
-# digits, and its FD is much larger: there is room to train longer.
+# After this short run the generator draws (nearly) every kind of digit: at least 8 of the 10 on any
+# machine. But compare the two lines above: fewer of its samples are confident than real digits, and its
+# FD is several times theirs: there is room to train longer.
 
 # %%
 print("500 samples scored:", quality.n, " at least 8 digits present:", quality.classes >= 8)
@@ -487,20 +696,27 @@ folder.cleanup()
 # - One step: zero D's gradients → D on real → D on `fake.detach()` → D's loss, backward, step D →
 #   zero G's gradients → the *updated* D on the fakes, scored against the real label → backward, step G.
 # - Without `detach`, D's backward pass writes gradients into G that point the wrong way.
-# - `train_step` does exactly this; `train` repeats it over shuffled batches; `train_and_show` adds a
-#   live dashboard and `training_controls` puts sliders on it.
+# - The loop written out: `for epoch`, `for i, (real, _) in enumerate(loader)`, the step, four lists, a
+#   print line every `print_every` iterations, and a grid from one fixed noise at log-spaced steps.
+# - `train_step` is that step; `train` is that loop, bit for bit, plus an averaged G, budgets and
+#   warnings; `train_and_show` adds a live dashboard and `training_controls` puts sliders on it.
 # - Read a run by its pictures (real vs fake, snapshots of the fixed noise), its curves (losses that
 #   stay level, D(x) a little above 0.5 and D(G(z)) a little below) and the digit meter (confident,
 #   classes, FD).
 # - `save_generator` / `load_generator` round-trip a generator with its config.
+# - The `TrainingConsole` pauses a run, steps one player at a time, changes each learning rate live and
+#   forks from any point of its timeline.
 #
 # ## Try this
 #
-# 1. Set `EPOCHS = 60` and run the training cell again. How do confident and FD change?
-# 2. Use the sliders: train the `dcgan` model for a few epochs. Compare its samples with the MLP's at the
-#    same number of steps (and the time it took).
-# 3. Set the learning rate slider to `1e-4`, then to `1e-2`. What do the curves do in each case?
-# 4. Set *G steps per D step* (`k`) to 3. Does D(G(z)) go up? Is the result better?
-# 5. Remove `.detach()` from line 3 and run the whole step again. Which printed booleans change?
+# 1. In the written-out loop, set `num_epochs = 10` and `print_every = 50`. At which step do the grids
+#    first show digit-like strokes?
+# 2. In the loop, replace `output = discriminator(fake)` in G's half by `discriminator(fake.detach())`.
+#    What happens to the grids, and why? (Hint: which parameters get gradients now?)
+# 3. Set `EPOCHS = 60` and run the training cell again. How do confident and FD change?
+# 4. Use the sliders: set the learning rate to `1e-4`, then to `1e-2`. What do the curves do in each case?
+# 5. In the console: press **Train**, **Pause** after a few hundred steps, press **Step D** five times and
+#    watch D's loss in the status line; then **Step G** once. Then scrub the timeline back to step 200 and
+#    **Fork here** with D's learning rate at `1e-4`. How do the two branches' curves differ?
 # 6. In a terminal in the project folder, run `python -m gan_course train --epochs 15 --out runs/mine`:
 #    the same run without a notebook. Then open `runs/mine/grid.png`.

@@ -3,7 +3,8 @@
 Every notebook is opened and run with Run > Run All Cells, and must end with every cell run and no error on
 the page except in its declared error demos. In the training notebook the sliders are then moved (keyboard
 on the epochs handle, typing into the learning-rate readout), Train is pressed, and the run must report
-those values and leave its final dashboard on screen. Screenshots go to artifacts/browser/.
+those values and leave its final dashboard on screen; then the training console is driven (Train, a learning-rate
+change while it runs, Pause, Step D, Step G, the timeline, Fork here, Stop). Screenshots go to artifacts/browser/.
 
 Needs Debian's Chromium (`apt-get install chromium`; CI installs it in .ci/run); GAN_COURSE_SKIP_BROWSER=1
 skips these tests. The server runs on a temporary copy of notebooks/, never on the committed files.
@@ -21,7 +22,6 @@ import browser_support as bs
 pytestmark = pytest.mark.browser
 
 TRAINING_NOTEBOOK = "05_training.ipynb"
-CONSOLE_NOTEBOOK = "console_scratch.ipynb"  # the notebook whose cells build the training console and train it 300 steps
 CONSOLE_STEPS, CONSOLE_LR_TYPED, CONSOLE_LR_SHOWN = 300, "1e-3", "learning rate of D set to 1.0e-03"
 NOTEBOOKS = sorted(path.name for path in bs.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SHOTS = bs.ARTIFACTS / "browser"
@@ -62,7 +62,7 @@ def test_notebook_runs_in_jupyterlab(page, lab, name):
     run_notebook(page, lab, name)
 
 
-def test_training_sliders_and_train_button(page, lab):
+def test_training_sliders_train_button_and_console(page, lab):
     assert TRAINING_NOTEBOOK in NOTEBOOKS, f"{bs.NOTEBOOKS / TRAINING_NOTEBOOK} is missing; found {NOTEBOOKS}"
     run_notebook(page, lab, TRAINING_NOTEBOOK)
 
@@ -82,14 +82,13 @@ def test_training_sliders_and_train_button(page, lab):
     assert run.final_image_width > 500, f"the final dashboard picture did not load (width {run.final_image_width})"
     problems = bs.notebook_problems(page, lab.root / TRAINING_NOTEBOOK)
     assert not problems, "after training:\n- " + "\n- ".join(problems)
+    drive_console(page, lab)  # the same notebook, already run: its console trained 300 steps and paused
 
 
-def test_training_console_in_jupyterlab(page, lab):
-    """Train, change D's learning rate while it runs, Pause, Step D, Step G, scrub the timeline, fork, Stop."""
-    assert (bs.NOTEBOOKS / CONSOLE_NOTEBOOK).is_file(), (
-        f"{bs.NOTEBOOKS / CONSOLE_NOTEBOOK} is missing: set CONSOLE_NOTEBOOK to the notebook with the console cells "
-        f"(05_training.ipynb once they are pasted there)")
-    run_notebook(page, lab, CONSOLE_NOTEBOOK)
+def drive_console(page, lab):
+    """Train, change D's learning rate while it runs, Pause, Step D, Step G, scrub the timeline, fork, Stop.
+
+    Runs on the training notebook after Run All (its console cell trained 300 steps and paused)."""
     stem = "console"
     console = bs.Console(page)
     console.show()
@@ -153,5 +152,5 @@ def test_training_console_in_jupyterlab(page, lab):
     assert console.images()[0] != first_picture
     bs.screenshot(page, SHOTS / f"{stem}_8_stop.png")
     assert "Error" not in console.text() and "Traceback" not in console.text(), console.text()
-    problems = bs.notebook_problems(page, lab.root / CONSOLE_NOTEBOOK)
+    problems = bs.notebook_problems(page, lab.root / TRAINING_NOTEBOOK)
     assert not problems, "after using the console:\n- " + "\n- ".join(problems)

@@ -402,3 +402,20 @@ def test_verify_files_checks_the_gz_files_md5s(tmp_path, test_files):
     if images_gz.suffix == ".gz":
         images_gz.write_bytes(gzip.compress(gzip.open(images_gz).read(), compresslevel=1))  # same digits, different bytes
         assert verify_files(tmp_path)[images_gz.name] is False
+
+
+def test_torchvision_mnist_reads_the_offline_split_with_torchvisions_own_class(tmp_path, monkeypatch):
+    from torch.utils.data import DataLoader
+    from torchvision.datasets import MNIST
+
+    from gan_course.data import load_dataset, make_loader, torchvision_mnist
+
+    monkeypatch.setenv("GAN_COURSE_CACHE", str(tmp_path))
+    dataset = torchvision_mnist()
+    assert isinstance(dataset, MNIST) and len(dataset) == len(load_dataset())
+    assert sorted(p.name for p in (tmp_path / "torchvision" / "MNIST" / "raw").iterdir()) == [
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]  # unpacked once, nothing half-written left
+    theirs = next(iter(DataLoader(dataset, 64, shuffle=True, generator=torch.Generator().manual_seed(0))))
+    ours = next(iter(make_loader(load_dataset(), 64, torch.Generator().manual_seed(0))))
+    assert torch.equal(theirs[0], ours[0]) and torch.equal(theirs[1], ours[1])
+    assert theirs[0].min() == -1 and theirs[0].max() == 1

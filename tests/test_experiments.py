@@ -102,12 +102,34 @@ def test_compare_runs_draws_one_row_of_three_panels_per_run(images, small, meter
     plt.close(fig)
 
 
-def test_summary_table_has_a_row_per_run_with_its_settings(images, small):
-    runs = {name: run_config(name, variant(small, lr_g=lr), images, steps=STEPS, progress=False)
-            for name, lr in (("slow G", 1e-5), ("fast G", 1e-2))}
+def test_summary_table_has_a_row_per_run_with_what_it_changed(images, small):
+    runs = {name: run_config(name, variant(small, lr_g=lr, d_steps=d_steps), images, steps=STEPS, progress=False)
+            for name, lr, d_steps in (("slow G", 1e-5, 1), ("strong D", small.lr_g, 3))}
     lines = summary_table(runs).splitlines()
     assert len(lines) == 4 and lines[0].startswith("run") and set(lines[1]) == {"-"}
-    assert lines[2].split()[:3] == ["slow", "G", "1e-05"] and lines[3].split()[:3] == ["fast", "G", "0.01"]
+    assert lines[2].startswith("slow G") and lines[2].endswith("batch_size=16, lr_g=1e-05")
+    assert lines[3].startswith("strong D") and lines[3].endswith("batch_size=16, d_steps=3")
+    start, end = runs["strong D"].gradient_norms(first=2, last=2)
+    norms = runs["strong D"].result.history.grad_g
+    assert (start, end) == (pytest.approx(sum(norms[:2]) / 2), pytest.approx(sum(norms[-2:]) / 2)) and start > 0
+
+
+def test_changes_names_the_settings_that_differ_from_the_course_default():
+    from gan_course.experiments import changes
+
+    assert changes(course_default()) == "course default"
+    assert changes(variant(g_loss="saturating", d_hidden=(1024, 512), k=2)) == "k=2, g_loss=saturating, d_hidden=(1024, 512)"
+
+
+def test_compare_curves_draws_one_line_per_run_and_names_bad_stats(images, small):
+    from gan_course.experiments import compare_curves
+
+    runs = [run_config(name, small, images, steps=STEPS, progress=False) for name in ("a", "b")]
+    fig = compare_curves(runs, "grad_g", log=True)
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["a", "b"]
+    assert fig.axes[0].get_yscale() == "log"
+    with pytest.raises(CourseError, match="stat must be one of loss_d, loss_g, d_x, d_g_z1, d_g_z2, grad_g; got 'fd'."):
+        compare_curves(runs, "fd")
 
 
 @pytest.mark.parametrize("runs", [[], ["not a run"], {}])

@@ -56,9 +56,12 @@ def test_dashboard_figure_has_four_panels(digits, meter, capsys):
     dashboard(result, force=True)
     assert [step for step, _ in dashboard.readings] == [result.history.step[-1]]
     fig = dashboard.figure(result)
-    assert [ax.get_title() for ax in fig.axes] == ["Losses", "What the discriminator believes",
-                                                   f"Fixed noise, step {result.history.step[-1]}", "Digit meter"]
+    assert [ax.get_title() for ax in fig.axes] == ["Losses", f"Fixed noise, step {result.history.step[-1]}",
+                                                   "What the discriminator believes", "Digit meter"]  # two rows
     assert "digit meter: confident" in fig._suptitle.get_text()
+    width, height = fig.get_size_inches()
+    assert width >= 12 and height >= 8, "the dashboard must read on a projector"
+    assert min(ax.title.get_fontsize() for ax in fig.axes) >= 14
 
 
 def widgets_by_description(box):

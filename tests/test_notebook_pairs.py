@@ -79,12 +79,23 @@ def test_notebook_has_no_widget_state(stored: Path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{stored.name} lacks the python3 kernelspec"
 
 
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_students_read_no_test_machinery(source: Path):
+    """nbval's settings are cell tags (`# %% tags=["nbval-ignore-output"]`), never comments in a student's cell."""
+    markers = [f"line {i}: {line.strip()}" for i, line in enumerate(source.read_text().splitlines(), 1)
+               if "NBVAL_" in line]
+    assert not markers, f"{source.name} has nbval comments; use cell tags instead:\n" + "\n".join(markers)
+
+
 @pytest.mark.parametrize("stored", STORED, ids=lambda p: p.name)
-def test_error_demos_are_tagged_so_run_all_carries_on(stored: Path):
-    """A cell that fails on purpose (nbval's NBVAL_RAISES_EXCEPTION) must also carry the `raises-exception`
-    tag: without it JupyterLab's Run All, and a student, stop at the demo."""
+def test_no_progress_bar_is_stored_at_zero(stored: Path):
     nb = nbformat.read(stored, as_version=4)
-    untagged = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-                and "# NBVAL_RAISES_EXCEPTION" in cell.source
-                and "raises-exception" not in cell.metadata.get("tags", [])]
-    assert not untagged, f"{stored.name}: cells {untagged} need `# %% tags=[\"raises-exception\"]` in the .py"
+    unfinished = [i for i, cell in enumerate(nb.cells) for output in cell.get("outputs", [])
+                  if " 0%|" in output.get("data", {}).get("text/plain", "")]
+    assert not unfinished, f"{stored.name}: cells {unfinished} store a progress bar at 0%; run scripts/execute_notebooks.py"
+
+
+def test_the_teaching_guide_has_a_measured_time_for_every_notebook():
+    guide = (ROOT / "docs" / "teaching.md").read_text()
+    missing = [p.name for p in STORED if f"| `{p.name}` | " not in guide]
+    assert not missing, f"docs/teaching.md has no measured time for {missing}: run scripts/execute_notebooks.py on them"

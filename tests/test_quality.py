@@ -12,7 +12,7 @@ import torch
 from gan_course.data import normalise
 from gan_course.errors import CourseError
 from gan_course.models import build_models, sample_noise
-from gan_course.quality import (DigitClassifier, Quality, _train_classifier, cache_dir, frechet_distance,
+from gan_course.quality import (VERSION, DigitClassifier, Quality, _train_classifier, cache_dir, frechet_distance,
                                 load_meter)
 from gan_course.seeding import seed_everything
 from gan_course.training import course_default, generate, train
@@ -153,11 +153,11 @@ def test_cache_dir_precedence(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_a_broken_meter_cache_is_rebuilt(tmp_path, monkeypatch, mnist, meter, capsys):
     monkeypatch.setenv("GAN_COURSE_CACHE", str(tmp_path))
-    path = tmp_path / f"digit-meter-v1-{len(mnist[0])}.pt"
+    path = tmp_path / f"digit-meter-v{VERSION}-{len(mnist[0])}.pt"
     path.write_bytes(b"not a torch file" * 10)
     rebuilt = load_meter()
     assert "Training the digit meter" in capsys.readouterr().out
-    assert rebuilt.accuracy == pytest.approx(meter.accuracy)  # training is deterministic
+    assert rebuilt.accuracy == meter.accuracy  # trained on one thread: the same meter whatever the thread count
     assert path.stat().st_size > 1000  # the broken file was replaced by a good one
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 

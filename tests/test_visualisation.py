@@ -78,16 +78,20 @@ def test_show_labelled_digits_titles_each_panel(real_batch):
     assert fig._suptitle.get_text() == "Real MNIST digits"
 
 
-def test_show_snapshots_picks_panels_from_first_to_last(real_batch):
-    snapshots = [(step, real_batch) for step in range(100, 1100, 100)]
-    fig = show_snapshots(snapshots, max_panels=6)
-    titles = [ax.get_title() for ax in fig.axes]
-    assert len(titles) == 6 and titles[0] == "step 100" and titles[-1] == "step 1000"
-    assert [ax.get_title() for ax in show_snapshots(snapshots[:2]).axes] == ["step 100", "step 200"]
+def test_show_snapshots_shows_the_log_spaced_timeline_and_the_last_step(real_batch):
+    snapshots = [(step, real_batch) for step in (0, 10, 20, 50, 100, 200, 300, 400, 500, 600, 700)]
+    fig = show_snapshots(snapshots)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["step 0", "step 10", "step 20", "step 50", "step 100", "step 200", "step 500", "step 700"]
+    assert len(fig.axes) == 8  # two rows of four
+    many = [(step, real_batch) for step in (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 60000)]
+    titles = [ax.get_title() for ax in show_snapshots(many, max_panels=6).axes]
+    assert len(titles) == 6 and titles[0] == "step 0" and titles[-1] == "step 60,000"
+    assert [ax.get_title() for ax in show_snapshots(snapshots[:2]).axes] == ["step 0", "step 10"]
 
 
 def test_show_snapshots_of_nothing_is_an_error():
-    with pytest.raises(CourseError, match="no snapshots to show: train for at least snapshot_every steps first."):
+    with pytest.raises(CourseError, match="no snapshots to show: train for at least one step first."):
         show_snapshots([])
 
 
