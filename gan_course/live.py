@@ -7,6 +7,7 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
+from gan_course.conditional import cycling_digits
 from gan_course.errors import CourseError
 from gan_course.models import MODELS, sample_noise
 from gan_course.seeding import seed_everything
@@ -33,8 +34,9 @@ def check_settings(epochs: int, lr: float, model: str = "mlp", k: int = 1) -> No
 class Dashboard:
     """One figure, redrawn in place at most every `every_s` seconds: losses, D outputs, the fixed-noise grid, the meter."""
 
-    def __init__(self, meter=None, every_s: float = 3.0, n_meter: int = 500, widget: bool = False):
+    def __init__(self, meter=None, every_s: float = 3.0, n_meter: int = 500, widget: bool = False, panels=()):
         self.meter, self.every_s, self.n_meter = meter, every_s, n_meter
+        self.panels = tuple(panels)  # more plots after the four: each `panel(result, ax)` draws one (notebook 07)
         # Inside an ipywidgets.Output (the Train button) JupyterLab drops display updates, so the first
         # picture would stay; widget=True redraws an ipywidgets.Image instead.
         self.widget = widget
@@ -50,7 +52,8 @@ class Dashboard:
             if self.z_meter is None or self.z_meter.shape[1] != result.config.model.latent_dim:
                 self.z_meter = sample_noise(self.n_meter, result.config.model.latent_dim, torch.Generator().manual_seed(1))
             device = result.fixed_noise.device
-            self.readings.append((history.step[-1], self.meter.score(generate(result.sampler, self.z_meter.to(device)))))
+            digits = None if result.fixed_labels is None else cycling_digits(self.n_meter, device)  # a conditional G
+            self.readings.append((history.step[-1], self.meter.score(generate(result.sampler, self.z_meter.to(device), digits))))
         fig = self.figure(result)
         from IPython.display import display
 
@@ -78,11 +81,15 @@ class Dashboard:
 
     def figure(self, result: TrainResult):
         history, (step, images) = result.history, result.history.snapshots[-1]
-        fig, axes = plt.subplots(1, 4, figsize=(17, 4), gridspec_kw={"width_ratios": [1.3, 1.3, 1, 1.1]})
+        more = len(self.panels)
+        fig, axes = plt.subplots(1, 4 + more, figsize=(17 + 4.2 * more, 4),
+                                 gridspec_kw={"width_ratios": [1.3, 1.3, 1, 1.1] + [1.1] * more})
         plot_losses(history, ax=axes[0])
         plot_d_outputs(history, ax=axes[1])
         show_grid(images, f"Fixed noise, step {step}", ax=axes[2])
         self.plot_meter(axes[3])
+        for panel, ax in zip(self.panels, axes[4:]):
+            panel(result, ax)
         title = f"{result.config.model.model} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
         if self.readings:
             title += f"  |  digit meter: {self.readings[-1][1].summary()}"
