@@ -90,7 +90,8 @@ class Dashboard:
         self.plot_meter(axes[3])
         for panel, ax in zip(self.panels, axes[4:]):
             panel(result, ax)
-        title = f"{result.config.model.model} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
+        kind = ("conditional " if result.config.model.conditional else "") + result.config.model.model
+        title = f"{kind} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
         if self.readings:
             title += f"  |  digit meter: {self.readings[-1][1].summary()}"
         fig.suptitle(title, fontsize=13)

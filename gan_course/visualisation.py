@@ -159,7 +159,7 @@ def plot_digit_match(shares, ax=None, figsize=(7, 3.5), title: str = "Drawn as t
     shares = [float(s) for s in shares]
     ax.bar(range(10), shares, color=["tab:green" if s >= 0.9 else "tab:orange" for s in shares])
     for digit, share in enumerate(shares):
-        ax.text(digit, min(share, 1.0) + 0.02, f"{share:.0%}", ha="center", fontsize=8)
+        ax.text(digit, min(share, 1.0) + 0.02, f"{share:.0%}", ha="center", fontsize=10)
     ax.axhline(0.9, color="grey", linestyle=":", linewidth=1)
     ax.set(title=title, xlabel="digit asked for", ylabel="share read as that digit", ylim=(0, 1.12),
            xticks=range(10))
@@ -168,17 +168,17 @@ def plot_digit_match(shares, ax=None, figsize=(7, 3.5), title: str = "Drawn as t
 
 def show_nearest(queries: torch.Tensor, neighbours: torch.Tensor, distances, title: str = "",
                  labels: tuple[str, str] = ("generated", "nearest training digit"), figsize=None):
-    """Each query digit above its nearest neighbour, the distance between them in between; all (B, 1, 28, 28)."""
+    """Each query digit above its nearest neighbour, the distance between them under it; all (B, 1, 28, 28)."""
     n = len(queries)
-    fig, axes = plt.subplots(2, n, figsize=figsize or (1.3 * n + 1.2, 3.3), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=figsize or (1.3 * n + 1.2, 3.6), squeeze=False)
     for i in range(n):
         for row, images in enumerate((queries, neighbours)):
             axes[row, i].imshow(denormalise(images[i, 0].cpu()).numpy(), cmap="gray", vmin=0, vmax=1)
             axes[row, i].set_xticks([])
             axes[row, i].set_yticks([])
-        axes[1, i].set_title(f"{float(distances[i]):.1f}", fontsize=11)
-    axes[0, 0].set_ylabel(labels[0], fontsize=9)
-    axes[1, 0].set_ylabel(labels[1], fontsize=9)
+        axes[1, i].set_xlabel(f"{float(distances[i]):.1f}", fontsize=13)
+    axes[0, 0].set_ylabel(labels[0], fontsize=10)
+    axes[1, 0].set_ylabel(labels[1], fontsize=10)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -122,7 +122,7 @@ def test_digit_rows_match_bars_and_nearest_pairs_are_labelled(digits):
     fig = plot_digit_match([0.95] * 9 + [0.5])
     assert fig.axes[0].get_xlabel() == "digit asked for" and len(fig.axes[0].patches) == 10
     fig = show_nearest(digits[:3], digits[3:6], [1.0, 2.25, 3.0], "pairs")
-    assert [ax.get_title() for ax in fig.axes[3:]] == ["1.0", "2.2", "3.0"]
+    assert [ax.get_xlabel() for ax in fig.axes[3:]] == ["1.0", "2.2", "3.0"]
     assert figure_png(fig)[:4] == b"\x89PNG"
     with pytest.raises(CourseError, match="need 10 rows of images, a multiple of 10; got 7."):
         show_digit_rows(digits[:7])
