@@ -110,13 +110,6 @@ print("W @ one_hot(7) == column 64 + 7:", torch.equal(first.weight[:, 64:] @ one
                                                        first.weight[:, 64 + 7]))
 
 # %% [markdown]
-# A label that is not a digit is refused with a message that says what is wrong (this cell fails on
-# purpose):
-
-# %% tags=["raises-exception"]
-generator(z, torch.tensor([0, 1, 2, 3, 10], device=device))
-
-# %% [markdown]
 # ## Training with labels
 #
 # The training step is notebook 05's, with the labels passed along: D scores real images *with their
@@ -178,6 +171,13 @@ from gan_course.conditional_live import digit_buttons
 buttons = digit_buttons(result.sampler, n=16, device=device)
 display(buttons)
 buttons.draw(7)
+
+# %% [markdown]
+# Asking for a "digit" that does not exist is refused, with a message that says what is wrong (this cell
+# fails on purpose):
+
+# %% tags=["raises-exception"]
+generate(result.sampler, z, torch.tensor([0, 1, 2, 3, 10], device=device))
 
 # %% [markdown]
 # ## A row per digit, a column per noise
