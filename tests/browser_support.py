@@ -391,7 +391,12 @@ def set_epochs_with_keys(page, epochs: int) -> str:
 
 def set_lr_by_typing(page, text: str) -> str:
     """Type into the learning-rate slider's editable readout and press Enter."""
-    readout = widget_slider(page, "learning rate").locator(".widget-readout")
+    return type_into_slider(page, "learning rate", text)
+
+
+def type_into_slider(page, description: str, text: str) -> str:
+    """Type into the editable readout of the slider labelled `description` and press Enter; returns the readout."""
+    readout = widget_slider(page, description).locator(".widget-readout")
     readout.click()
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type(text)
@@ -462,3 +467,73 @@ def press_digit(page, digit: str, shot: Path, timeout: float = 60) -> DigitPress
     screenshot(page, shot, bottom_of=cell)
     return DigitPress(before[0], caption.inner_text().strip(), before[1], image.get_attribute("src") or "",
                       image.evaluate("img => img.naturalWidth"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The training console of gan_course.console_view: buttons, a status line, sliders, a dashboard, a timeline.
+
+CONSOLE_STATUS = re.compile(r"(run \d+) · (\w+) · step ([\d,]+) · D loss ([\d.naninf-]+) · G loss ([\d.naninf-]+)")
+
+
+@dataclass
+class ConsoleStatus:
+    branch: str  # "run 1", "run 2" after a fork
+    state: str  # idle, running, paused, stopped
+    step: int
+    loss_d: str
+    loss_g: str
+
+
+class Console:
+    """The console widget in the page, read and pressed the way a student does."""
+
+    def __init__(self, page):
+        self.page = page
+        self.cell = page.locator(f"{NOTEBOOK} .jp-CodeCell").filter(has=page.locator(".gan-console"))
+        if self.cell.count() != 1:
+            raise AssertionError(f"expected one cell with the training console; found {self.cell.count()}")
+        self.box = self.cell.locator(".gan-console")
+
+    def status(self) -> ConsoleStatus:
+        text = self.box.inner_text()
+        match = CONSOLE_STATUS.search(text)
+        if not match:
+            raise AssertionError(f"no status line in the console; it shows:\n{text[:2000]}")
+        branch, state, step, loss_d, loss_g = match.groups()
+        return ConsoleStatus(branch, state, int(step.replace(",", "")), loss_d, loss_g)
+
+    def press(self, name: str) -> None:
+        self.box.locator(".widget-button", has_text=re.compile(rf"^\s*{re.escape(name)}\s*$")).click()
+
+    def button_enabled(self, name: str) -> bool:
+        return self.box.locator(".widget-button", has_text=re.compile(rf"^\s*{re.escape(name)}\s*$")).is_enabled()
+
+    def wait_for(self, condition, timeout: float, what: str) -> ConsoleStatus:
+        wait_until(self.page, lambda: condition(self.status()), timeout, what, poll=0.25)
+        return self.status()
+
+    def images(self) -> list[str]:
+        """The `src` of the console's pictures: the dashboard, then the timeline's grid."""
+        return self.box.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")
+
+    def text(self) -> str:
+        return self.box.inner_text()
+
+    def timeline_step(self) -> int:
+        """The step of the timeline point on show (its statistics read "run N, step S")."""
+        match = re.search(r"run \d+, step ([\d,]+)", self.text())
+        if not match:
+            raise AssertionError(f"no timeline point in the console; it shows:\n{self.text()[:2000]}")
+        return int(match.group(1).replace(",", ""))
+
+    def timeline_key(self, key: str, times: int = 1) -> None:
+        """Move the timeline slider with the keyboard (Home, End, ArrowRight, ...)."""
+        handle = widget_slider(self.page, "timeline").locator(".noUi-handle")
+        handle.focus()
+        for _ in range(times):
+            handle.press(key)
+
+    def show(self, timeline: bool = False) -> None:
+        """Scroll the console's top (or, with `timeline`, its timeline grid) into view."""
+        target = self.box.locator("img").last if timeline else self.cell
+        target.evaluate(f"element => element.scrollIntoView({{block: '{'end' if timeline else 'start'}'}})")

@@ -13,6 +13,7 @@ skips these tests. The server runs on a temporary copy of notebooks/, never on t
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.browser
 
 TRAINING_NOTEBOOK = "05_training.ipynb"
 CONDITIONAL_NOTEBOOK = "07_conditional.ipynb"  # run by its own test, which then presses a digit button
+CONSOLE_NOTEBOOK = "console_scratch.ipynb"  # the notebook whose cells build the training console and train it 300 steps
+CONSOLE_STEPS, CONSOLE_LR_TYPED, CONSOLE_LR_SHOWN = 300, "1e-3", "learning rate of D set to 1.0e-03"
 NOTEBOOKS = sorted(path.name for path in bs.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SHOTS = bs.ARTIFACTS / "browser"
 RUN_ALL_TIMEOUT = float(os.environ.get("GAN_COURSE_BROWSER_TIMEOUT", "900"))  # seconds per notebook
@@ -96,3 +99,76 @@ def test_conditional_digit_buttons_redraw_the_digit_pressed(page, lab):
     assert min(first.width, second.width) > 200, f"the digits' picture did not load ({first.width}, {second.width} px)"
     problems = bs.notebook_problems(page, lab.root / CONDITIONAL_NOTEBOOK)
     assert not problems, "after pressing the digit buttons:\n- " + "\n- ".join(problems)
+
+
+def test_training_console_in_jupyterlab(page, lab):
+    """Train, change D's learning rate while it runs, Pause, Step D, Step G, scrub the timeline, fork, Stop."""
+    assert (bs.NOTEBOOKS / CONSOLE_NOTEBOOK).is_file(), (
+        f"{bs.NOTEBOOKS / CONSOLE_NOTEBOOK} is missing: set CONSOLE_NOTEBOOK to the notebook with the console cells "
+        f"(05_training.ipynb once they are pasted there)")
+    run_notebook(page, lab, CONSOLE_NOTEBOOK)
+    stem = "console"
+    console = bs.Console(page)
+    console.show()
+    start = console.status()
+    assert (start.branch, start.state, start.step) == ("run 1", "paused", CONSOLE_STEPS), start
+    first_picture = console.images()[0]
+
+    console.press("Train")
+    running = console.wait_for(lambda s: s.state == "running" and s.step > CONSOLE_STEPS, 60, "Train to start the run")
+    bs.screenshot(page, SHOTS / f"{stem}_1_train.png")
+    assert bs.type_into_slider(page, "D learning rate", CONSOLE_LR_TYPED) == "1.0e-3"
+    bs.wait_until(page, lambda: CONSOLE_LR_SHOWN in console.text(), 30, "the console to list the learning-rate change")
+    changed_at = int(re.search(rf"step ([\d,]+): {re.escape(CONSOLE_LR_SHOWN)}", console.text()).group(1).replace(",", ""))
+    assert changed_at > running.step, f"the change was recorded at step {changed_at}, before the run was seen running"
+    drawn = console.images()[0]
+    bs.wait_until(page, lambda: console.images()[0] != drawn, 30, "the dashboard to redraw with the change marked")
+    bs.screenshot(page, SHOTS / f"{stem}_2_lr_change.png")
+
+    console.press("Pause")
+    paused = console.wait_for(lambda s: s.state == "paused", 30, "Pause to pause the run")
+    page.wait_for_timeout(2000)
+    assert console.status().step == paused.step, "the step counter moved after Pause"
+    assert paused.step > changed_at
+    bs.screenshot(page, SHOTS / f"{stem}_3_pause.png")
+
+    console.press("Step D")
+    after_d = console.wait_for(lambda s: s.step == paused.step + 1, 30, "Step D to make one step")
+    assert after_d.loss_d != paused.loss_d and after_d.state == "paused", (paused, after_d)
+    bs.screenshot(page, SHOTS / f"{stem}_4_step_d.png")
+    console.press("Step G")
+    after_g = console.wait_for(lambda s: s.step == paused.step + 2, 30, "Step G to make one step")
+    assert after_g.loss_g != after_d.loss_g and after_g.loss_d == after_d.loss_d, (after_d, after_g)
+    bs.screenshot(page, SHOTS / f"{stem}_5_step_g.png")
+
+    bs.wait_until(page, lambda: console.timeline_step() == after_g.step or console.timeline_step() > CONSOLE_STEPS, 30,
+                  "the timeline to show the latest point")
+    latest_grid = console.images()[1]
+    console.timeline_key("Home")
+    bs.wait_until(page, lambda: console.timeline_step() == 0 and console.images()[1] != latest_grid, 30,
+                  "the timeline to show step 0 and its grid")
+    console.timeline_key("ArrowRight", 5)  # timeline points 0, 10, 20, 50, 100, 200, ...
+    bs.wait_until(page, lambda: console.timeline_step() == 200, 30, "the timeline to show step 200")
+    console.show(timeline=True)
+    bs.screenshot(page, SHOTS / f"{stem}_6_timeline.png")
+    console.show()
+
+    console.press("Fork here")
+    forked = console.wait_for(lambda s: s.branch == "run 2", 30, "Fork here to start a second branch")
+    assert (forked.state, forked.step) == ("paused", 200), forked
+    assert "run 2: forked from run 1 at step 200." in console.text()
+    drawn = console.images()[0]
+    bs.wait_until(page, lambda: console.images()[0] != drawn, 30, "the dashboard to redraw both branches")
+    bs.screenshot(page, SHOTS / f"{stem}_7_fork.png")
+    console.show(timeline=True)
+    bs.screenshot(page, SHOTS / f"{stem}_7_fork_timeline.png")
+    console.show()
+
+    console.press("Stop")
+    stopped = console.wait_for(lambda s: s.state == "stopped", 30, "Stop to end the branch")
+    assert not console.button_enabled("Train") and stopped.step == 200
+    assert console.images()[0] != first_picture
+    bs.screenshot(page, SHOTS / f"{stem}_8_stop.png")
+    assert "Error" not in console.text() and "Traceback" not in console.text(), console.text()
+    problems = bs.notebook_problems(page, lab.root / CONSOLE_NOTEBOOK)
+    assert not problems, "after using the console:\n- " + "\n- ".join(problems)

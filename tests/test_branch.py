@@ -1,0 +1,35 @@
+"""A console branch: its batches, its history copies and its checkpoints (the forks are tested in test_console.py)."""
+
+import torch
+
+from gan_course.branch import history_until
+from gan_course.console import TrainingConsole
+from gan_course.training import History
+
+
+def test_next_batch_covers_an_epoch_without_repeats(digits):
+    branch = TrainingConsole(digits[:320]).branch  # batch size 32: ten batches an epoch
+    batches = [branch.next_batch(digits[:320]) for _ in range(10)]
+    assert all(b.shape == (32, 1, 28, 28) for b in batches)
+    assert sorted(branch.order.tolist()) == list(range(320))
+    assert torch.equal(torch.cat(batches), digits[:320][branch.order])  # every image once, in the shuffled order
+    assert branch.pos == 320 and not torch.equal(branch.next_batch(digits[:320]), batches[0])
+
+
+def test_history_until_copies_rows_and_snapshots_up_to_a_step():
+    history = History()
+    for step in range(1, 6):
+        history.append(step, step * 0.1, dict.fromkeys(("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g"), step))
+    history.snapshots = [(0, "a"), (3, "b"), (5, "c")]
+    copy = history_until(history, 3)
+    assert copy.step == [1, 2, 3] and copy.loss_g == [1, 2, 3] and copy.snapshots == [(0, "a"), (3, "b")]
+    copy.step.append(4)
+    assert history.step == [1, 2, 3, 4, 5]
+
+
+def test_a_checkpoint_is_a_copy_not_a_view(digits):
+    console = TrainingConsole(digits[:320])
+    saved = console.branch.checkpoints[0]["generator"]
+    before = {name: t.clone() for name, t in saved.items()}
+    console.run(steps=3, wait=True)
+    assert all(torch.equal(before[name], saved[name]) for name in before)
