@@ -122,8 +122,9 @@ from gan_course.training import discriminator_step
 print(inspect.getsource(discriminator_step))
 
 # %% [markdown]
-# A budget in steps, so that the run is the same on every machine: 15,000 steps take about a minute on
-# two CPU cores. The settings are notebook 05's course default (batch 32, learning rate 2e-3).
+# A budget in steps, so that the run is the same on every machine. 15,000 steps took 96 s on one busy CPU
+# core here (6.4 ms a step; two quiet cores run the course's MLP at about 3 ms a step, see
+# `benchmarks/README.md`). The settings are notebook 05's course default (batch 32, learning rate 2e-3).
 
 # %%
 STEPS = 15_000
