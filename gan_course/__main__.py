@@ -33,6 +33,12 @@ def positive_int(text: str) -> int:
     return value
 
 
+def digit(text: str) -> int:
+    if text.strip() not in {str(d) for d in range(10)}:
+        raise argparse.ArgumentTypeError(f"must be a digit from 0 to 9, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     from gan_course.training import course_default
 
@@ -55,10 +61,14 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="runs/default", help="output folder (default runs/default)")
     t.add_argument("--samples", type=positive_int, default=2000, help="digits to write to samples.pt")
     t.add_argument("--no-meter", action="store_true", help="skip the digit meter's summary")
+    t.add_argument("--conditional", action="store_true",
+                   help="train a conditional GAN that draws the digit asked for; also writes labels.pt")
     s = sub.add_parser("sample", help="draw digits from a trained generator")
-    s.add_argument("--checkpoint", required=True, help="generator.pt written by train")
-    s.add_argument("--out", required=True, help="output folder for samples.pt and grid.png")
-    s.add_argument("--samples", type=positive_int, default=2000)
+    s.add_argument("run", nargs="?", help="a folder written by train (holding generator.pt)")
+    s.add_argument("--checkpoint", help="generator.pt written by train (instead of RUN)")
+    s.add_argument("--out", help="output folder for samples.pt and grid.png (default: RUN/sample)")
+    s.add_argument("--samples", "--n", dest="samples", type=positive_int, default=2000, help="how many digits to draw")
+    s.add_argument("--digit", type=digit, help="conditional runs only: the digit to draw (default: 0-9 in turn)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto")
     d = sub.add_parser("data", help="download MNIST into ./data if needed, then check the files")

@@ -56,9 +56,12 @@ def save_generator(generator: nn.Module, config: ModelConfig, path: str | os.Pat
     return atomic_save({"format": FORMAT, "config": config.to_dict(), "state_dict": state}, path)
 
 
-def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu",
-                   expect_model: str | None = None) -> tuple[nn.Module, ModelConfig]:
-    """Rebuild a saved generator (in eval mode) and its config; `weights_only=True`, so no code runs on load."""
+def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu", expect_model: str | None = None,
+                   conditional: bool | None = False) -> tuple[nn.Module, ModelConfig]:
+    """Rebuild a saved generator (in eval mode) and its config; `weights_only=True`, so no code runs on load.
+
+    conditional: False expects G(z), True a conditional G(z, digit) (notebook 07), None takes either.
+    """
     path = Path(path)
     if not path.is_file():
         raise CourseError(f"No checkpoint at {path}. Train one first: python -m gan_course train --out DIR.")
@@ -71,9 +74,19 @@ def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu",
     config = ModelConfig(**saved["config"])
     if expect_model is not None and config.model != expect_model:
         raise CourseError(f"{path} holds a {config.model!r} generator, not {expect_model!r}. Use --model {config.model}.")
+    _check_conditional(path, config, conditional)
     generator, _ = build_models(config)
     try:
         generator.load_state_dict(saved["state_dict"])
     except RuntimeError as err:
         raise CourseError(f"{path} does not match its own config ({str(err).splitlines()[0]}). Train again.") from err
     return generator.to(device).eval(), config
+
+
+def _check_conditional(path: Path, config: ModelConfig, conditional: bool | None) -> None:
+    if conditional is False and config.conditional:
+        raise CourseError(f"{path} holds a conditional generator, G(z, digit): it needs a digit as well as z. "
+                          "Load it with load_generator(path, conditional=True).")
+    if conditional and not config.conditional:
+        raise CourseError(f"{path} holds an unconditional generator, G(z): it cannot be told which digit to draw. "
+                          "Load it with load_generator(path), or train a conditional one: python -m gan_course train --conditional.")

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from gan_course.checkpoint import atomic_save, atomic_write_json, load_generator, save_generator
+from gan_course.conditional import cycling_digits, digit_match
 from gan_course.data import data_root, load_mnist, normalise, verify_files
 from gan_course.device import get_device, set_threads
 from gan_course.errors import CourseError
@@ -30,12 +31,20 @@ def check_writable(folder: Path) -> None:
         raise CourseError(f"Cannot write to the output folder {folder}: {err.strerror or err}. Choose another with --out.") from err
 
 
-def write_samples(generator, latent_dim: int, n: int, seed: int, out: Path, title: str) -> torch.Tensor:
-    """samples.pt: (n, 1, 28, 28) float32 in [-1, 1] from noise seeded by `seed`; grid.png of the first 64."""
+def write_samples(generator, latent_dim: int, n: int, seed: int, out: Path, title: str,
+                  labels: torch.Tensor | None = None) -> torch.Tensor:
+    """samples.pt: (n, 1, 28, 28) float32 in [-1, 1] from noise seeded by `seed`; grid.png of the first 64.
+
+    labels (n,) int64 digits 0-9, for a conditional generator: the digit asked for each sample, saved
+    in the same order as labels.pt.
+    """
     device = next(generator.parameters()).device
     z = sample_noise(n, latent_dim, torch.Generator().manual_seed(seed), device)
-    samples = torch.cat([generate(generator, chunk) for chunk in z.split(500)])
+    asked = labels.split(500) if labels is not None else [None] * len(z.split(500))
+    samples = torch.cat([generate(generator, chunk, digits) for chunk, digits in zip(z.split(500), asked)])
     atomic_save(samples, out / "samples.pt")
+    if labels is not None:
+        atomic_save(labels.cpu(), out / "labels.pt")
     save_grid(samples[:64], out / "grid.png", title=title)
     return samples
 
@@ -44,31 +53,37 @@ def train(args: argparse.Namespace) -> int:
     device = get_device(args.device)
     threads = set_threads(args.threads) if device.type == "cpu" else None
     out = Path(args.out)
+    config = course_default(args.model, args.conditional)
     check_writable(out)
-    config = course_default(args.model)
     config.batch_size, config.k = args.batch_size, args.k
     if args.lr is not None:
         config.lr_g = config.lr_d = args.lr
     if args.epochs or args.steps or args.seconds:
         config.epochs, config.steps, config.seconds = args.epochs, args.steps, args.seconds
     rng = seed_everything(args.seed)
-    images = normalise(load_mnist(args.data)[0])
+    images, labels = load_mnist(args.data)
+    images = normalise(images)
     meter = None if args.no_meter else _meter(args.data)
-    print(f"Training the {config.model.model} GAN on {len(images):,} digits on {device}"
+    kind = f"conditional {config.model.model}" if args.conditional else config.model.model
+    print(f"Training the {kind} GAN on {len(images):,} digits on {device}"
           + (f" ({threads} threads)" if threads else "") + f", budget: {_budget_text(config)}")
-    result = training.train(config, images, device, rng=rng)
+    result = training.train(config, images, device, rng=rng, labels=labels if args.conditional else None)
     history = result.history
     save_generator(result.sampler, config.model, out / "generator.pt")
     atomic_write_json({"config": config.to_dict(), "history": history.to_dict()}, out / "history.json")
+    asked = cycling_digits(args.samples) if args.conditional else None
     samples = write_samples(result.sampler, config.model.latent_dim, args.samples, args.seed, out,
-                            f"{config.model.model} GAN after {history.step[-1]} steps")
+                            f"{kind} GAN after {history.step[-1]} steps", asked)
     for message in history.warnings:
         print(f"warning: {message}")
     seconds = history.seconds[-1]
     summary = f"{'Interrupted' if history.interrupted else 'Trained'} {history.step[-1]:,} steps in {seconds:.1f} s ({1000 * seconds / history.step[-1]:.1f} ms/step)"
     if meter is not None:
         summary += f"; digit meter: {meter.score(samples).summary()}"
-    print(f"{summary}; wrote {out}/generator.pt, samples.pt, history.json, grid.png")
+        if asked is not None:
+            summary += f", asked-for digit drawn {float(digit_match(meter, samples, asked).mean()):.0%}"
+    written = "samples.pt, labels.pt" if asked is not None else "samples.pt"
+    print(f"{summary}; wrote {out}/generator.pt, {written}, history.json, grid.png")
     return 0
 
 
@@ -85,12 +100,32 @@ def _budget_text(config) -> str:
 
 def sample(args: argparse.Namespace) -> int:
     device = get_device(args.device)
-    out = Path(args.out)
+    checkpoint, out = _sample_paths(args)
+    generator, config = load_generator(checkpoint, device, conditional=None)
+    if args.digit is not None and not config.conditional:
+        raise CourseError(f"--digit needs a conditional run, but {checkpoint} holds an unconditional generator, which "
+                          "cannot be told the digit. Drop --digit, or train one: python -m gan_course train --conditional.")
     check_writable(out)
-    generator, config = load_generator(args.checkpoint, device)
-    write_samples(generator, config.latent_dim, args.samples, args.seed, out, f"{config.model} GAN samples")
-    print(f"Wrote {args.samples} samples to {out}/samples.pt and the first 64 to {out}/grid.png")
+    labels, what = None, f"{config.model} GAN samples"
+    if config.conditional:
+        labels = torch.full((args.samples,), args.digit) if args.digit is not None else cycling_digits(args.samples)
+        what = f"conditional {config.model} GAN: " + (f"digit {args.digit}" if args.digit is not None else "digits 0-9 in turn")
+    write_samples(generator, config.latent_dim, args.samples, args.seed, out, what, labels)
+    also = f", the digits asked for to {out}/labels.pt" if labels is not None else ""
+    print(f"Wrote {args.samples} samples to {out}/samples.pt{also} and the first 64 to {out}/grid.png")
     return 0
+
+
+def _sample_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(checkpoint, output folder) from `sample RUN` or `sample --checkpoint FILE --out DIR`."""
+    if (args.run is None) == (args.checkpoint is None):
+        raise CourseError("Name the generator once: a run folder (python -m gan_course sample runs/default) "
+                          "or --checkpoint FILE --out DIR.")
+    if args.run is not None:
+        return Path(args.run) / "generator.pt", Path(args.out or Path(args.run) / "sample")
+    if args.out is None:
+        raise CourseError("--checkpoint needs --out DIR, the folder for samples.pt and grid.png.")
+    return Path(args.checkpoint), Path(args.out)
 
 
 def data(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
+from gan_course.conditional import cycling_digits
 from gan_course.errors import CourseError
 from gan_course.losses import LR_ADVICE
 from gan_course.models import MODELS, sample_noise
@@ -36,8 +37,9 @@ def check_settings(epochs: int, lr: float, model: str = "mlp", k: int = 1) -> No
 class Dashboard:
     """One figure, redrawn in place at most every `every_s` seconds: losses, D outputs, the fixed-noise grid, the meter."""
 
-    def __init__(self, meter=None, every_s: float = 3.0, n_meter: int = 500, widget: bool = False):
+    def __init__(self, meter=None, every_s: float = 3.0, n_meter: int = 500, widget: bool = False, panels=()):
         self.meter, self.every_s, self.n_meter = meter, every_s, n_meter
+        self.panels = tuple(panels)  # more plots after the four: each `panel(result, ax)` draws one (notebook 07)
         # Inside an ipywidgets.Output (the Train button) JupyterLab drops display updates, so the first
         # picture would stay; widget=True redraws an ipywidgets.Image instead.
         self.widget = widget
@@ -53,7 +55,8 @@ class Dashboard:
             if self.z_meter is None or self.z_meter.shape[1] != result.config.model.latent_dim:
                 self.z_meter = sample_noise(self.n_meter, result.config.model.latent_dim, torch.Generator().manual_seed(1))
             device = result.fixed_noise.device
-            self.readings.append((history.step[-1], self.meter.score(generate(result.sampler, self.z_meter.to(device)))))
+            digits = None if result.fixed_labels is None else cycling_digits(self.n_meter, device)  # a conditional G
+            self.readings.append((history.step[-1], self.meter.score(generate(result.sampler, self.z_meter.to(device), digits))))
         fig = self.figure(result)
         from IPython.display import display
 
@@ -81,13 +84,21 @@ class Dashboard:
 
     def figure(self, result: TrainResult):
         history, (step, images) = result.history, result.history.snapshots[-1]
+        more = len(self.panels)  # extra panels (notebook 07) go in a third column
         with plt.rc_context(PROJECTOR):  # read from the back of a classroom: two rows, large type
-            fig, axes = plt.subplots(2, 2, figsize=(14, 10), gridspec_kw={"width_ratios": [1.5, 1]})
+            fig, axes = plt.subplots(2, 2 + (more > 0), figsize=(14 + 6 * (more > 0), 10),
+                                     gridspec_kw={"width_ratios": [1.5, 1] + [1] * (more > 0)})
             plot_losses(history, ax=axes[0, 0])
             plot_d_outputs(history, ax=axes[1, 0])
             show_grid(images, f"Fixed noise, step {step:,}", ax=axes[0, 1])
             self.plot_meter(axes[1, 1])
-            title = f"{result.config.model.model} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
+            extra = list(axes[:, 2]) if more else []
+            for panel, ax in zip(self.panels, extra):
+                panel(result, ax)
+            for ax in extra[more:]:
+                fig.delaxes(ax)
+            kind = ("conditional " if result.config.model.conditional else "") + result.config.model.model
+            title = f"{kind} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
             if self.readings:
                 title += f"\ndigit meter: {self.readings[-1][1].summary()}"
             fig.suptitle(title, fontsize=18)

@@ -26,6 +26,7 @@ class ModelConfig:
     d_hidden: tuple[int, ...] = (256,)  # MLP discriminator widths: deliberately smaller
     ngf: int = 32  # DCGAN generator feature maps
     ndf: int = 32  # DCGAN discriminator feature maps
+    conditional: bool = False  # True: G(z, y) and D(x, y) are told the digit (gan_course.conditional, notebook 07)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -137,6 +138,10 @@ def dcgan_init(module: nn.Module) -> None:
 def build_models(config: ModelConfig | None = None, device: torch.device | str = "cpu") -> tuple[nn.Module, nn.Module]:
     """Return (generator, discriminator) for `config`, initialised and moved to `device`."""
     config = config or ModelConfig()
+    if config.conditional:
+        from gan_course.conditional import build_conditional_models  # local import: conditional builds on this module
+
+        return build_conditional_models(config, device)
     if config.model == "mlp":
         generator = MLPGenerator(config.latent_dim, config.g_hidden)
         discriminator = MLPDiscriminator(config.d_hidden)

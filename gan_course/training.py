@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gan_course.conditional import check_labels, cycling_digits
 from gan_course.data import check_batch_size, check_images, shuffled_batches
 from gan_course.errors import CourseError, TrainingDiverged
 from gan_course.losses import (PAPER_LR, check_learning_rate, discriminator_loss, generator_loss, make_optimizers,
@@ -30,17 +31,25 @@ class HealthWarning(UserWarning):
     """A training run looks unhealthy (see `health_warnings`)."""
 
 
+def _run(network: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """network(x), or network(x, labels) for a conditional GAN (notebook 07)."""
+    return network(x) if labels is None else network(x, labels)
+
+
 def discriminator_step(generator: nn.Module, discriminator: nn.Module, opt_d, real: torch.Tensor,
-                       rng: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                       rng: torch.Generator | None = None, labels: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One update of D on `real` (B, 1, 28, 28) in [-1, 1] and B fresh fakes; G is not changed.
+
+    labels (B,) digits 0-9, for a conditional GAN only: the real images' digits, also asked of G for the fakes.
 
     Returns the fakes (still attached to G's graph, so G's step can reuse them) and 0-d tensors:
     loss_d, d_x = D(x) and d_g_z1 = D(G(z)) before D's update (means over the batch, probabilities).
     """
     opt_d.zero_grad(set_to_none=True)
-    real_logits = discriminator(real)
-    fake = generator(sample_noise(len(real), generator.latent_dim, rng, real.device))
-    fake_logits = discriminator(fake.detach())  # detach: this step must not change G
+    real_logits = _run(discriminator, real, labels)
+    fake = _run(generator, sample_noise(len(real), generator.latent_dim, rng, real.device), labels)
+    fake_logits = _run(discriminator, fake.detach(), labels)  # detach: this step must not change G
     loss_real, loss_fake = discriminator_loss(real_logits, fake_logits)
     loss_d = loss_real + loss_fake  # one summed loss, one backward: the same gradient as two backward() calls
     loss_d.backward()
@@ -50,19 +59,21 @@ def discriminator_step(generator: nn.Module, discriminator: nn.Module, opt_d, re
 
 
 def generator_step(generator: nn.Module, discriminator: nn.Module, opt_g, n: int, rng: torch.Generator | None = None,
-                   fake: torch.Tensor | None = None, loss: str = "non-saturating") -> dict[str, torch.Tensor]:
+                   fake: torch.Tensor | None = None, loss: str = "non-saturating",
+                   labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """One update of G through the current D: `fake` (n, 1, 28, 28), not detached, or n fresh fakes.
 
     The fakes are scored against the *real* label (`loss="non-saturating"`, the course's) or with the
     original minimax loss (`"saturating"`). D's parameters get gradients but are not stepped.
+    labels (n,) digits 0-9, for a conditional GAN only: the digits G was (or is) asked for.
     Returns 0-d tensors: loss_g, d_g_z2 = D(G(z)) as G saw it, grad_g = the norm of G's whole gradient.
     """
     if loss not in GENERATOR_LOSSES:
         raise CourseError(f"generator loss must be one of {', '.join(GENERATOR_LOSSES)}; got {loss!r}.")
     opt_g.zero_grad(set_to_none=True)
     if fake is None:
-        fake = generator(sample_noise(n, generator.latent_dim, rng, next(generator.parameters()).device))
-    fake_logits = discriminator(fake)
+        fake = _run(generator, sample_noise(n, generator.latent_dim, rng, next(generator.parameters()).device), labels)
+    fake_logits = _run(discriminator, fake, labels)
     loss_g = GENERATOR_LOSSES[loss](fake_logits)
     loss_g.backward()
     grad_g = nn.utils.get_total_norm([p.grad for p in generator.parameters() if p.grad is not None])
@@ -72,8 +83,10 @@ def generator_step(generator: nn.Module, discriminator: nn.Module, opt_g, n: int
 
 def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
                rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
-               g_loss: str = "non-saturating") -> dict[str, float]:
+               g_loss: str = "non-saturating", labels: torch.Tensor | None = None) -> dict[str, float]:
     """`d_steps` discriminator steps then `k` generator steps on a batch `real` (B, 1, 28, 28) in [-1, 1].
+
+    labels (B,) digits 0-9 of `real`, for a conditional GAN only (G is asked for the same digits).
 
     The lecture's order (D first, then G through the *updated* D, reusing D's fakes); `g_first=True`
     swaps the two halves. Returns floats: loss_d, loss_g, d_x = D(x), d_g_z1 = D(G(z)) before D's
@@ -82,13 +95,13 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, rea
     b, fake, stats = real.shape[0], None, {}
     if g_first:
         for _ in range(k):
-            stats |= generator_step(generator, discriminator, opt_g, b, rng, loss=g_loss)
+            stats |= generator_step(generator, discriminator, opt_g, b, rng, loss=g_loss, labels=labels)
     for _ in range(d_steps):
-        fake, d_stats = discriminator_step(generator, discriminator, opt_d, real, rng)
+        fake, d_stats = discriminator_step(generator, discriminator, opt_d, real, rng, labels)
         stats |= d_stats
     if not g_first:
         for i in range(k):
-            stats |= generator_step(generator, discriminator, opt_g, b, rng, fake if i == 0 else None, g_loss)
+            stats |= generator_step(generator, discriminator, opt_g, b, rng, fake if i == 0 else None, g_loss, labels)
     return dict(zip(STATS, torch.stack([stats[name] for name in STATS]).tolist()))  # one read of the device
 
 
@@ -173,6 +186,7 @@ class TrainResult:
     config: TrainConfig
     fixed_noise: torch.Tensor
     ema_generator: nn.Module | None = None  # the running average of G's weights (see `update_ema`)
+    fixed_labels: torch.Tensor | None = None  # conditional GAN: the digit asked for each fixed-noise image
 
     @property
     def sampler(self) -> nn.Module:
@@ -197,8 +211,8 @@ def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """Images (B, 1, 28, 28) in [-1, 1] from z, on the CPU.
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (B, 1, 28, 28) in [-1, 1] from z (and, for a conditional G, labels (B,) digits 0-9), on the CPU.
 
     Runs G in eval mode on purpose: BatchNorm then uses its running statistics, so an
     image depends only on its own z, not on the other samples in the batch (in train
@@ -208,7 +222,7 @@ def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
     was_training = generator.training
     generator.eval()
     try:
-        return generator(z).cpu()
+        return _run(generator, z, labels).cpu()
     finally:
         generator.train(was_training)
 
@@ -259,25 +273,35 @@ def is_snapshot_step(step: int, every: int) -> bool:
     return is_timeline_step(step) or step % every == 0
 
 
-def _epochs(data, config: TrainConfig, rng: torch.Generator | None, device: torch.device):
-    """Real batches on `device`, epoch after epoch: shuffled from a tensor, or from a DataLoader of (images, labels)."""
+def _epochs(data, config: TrainConfig, rng: torch.Generator | None, device: torch.device, labels=None):
+    """(real batch, its labels or None) on `device`, epoch after epoch: shuffled from a tensor (with `labels`,
+    shuffled alike), or from a DataLoader of (images, labels); the labels only for a conditional GAN."""
     checked = isinstance(data, torch.Tensor)  # a tensor was checked before training; a loader's first batch is here
+    conditional = config.model.conditional
     while True:
-        if isinstance(data, torch.Tensor):
-            yield from shuffled_batches(data, config.batch_size, rng)
-            continue
-        for real, _ in data:
-            if not checked:
-                check_images(real)
-                checked = True
-            yield real.to(device)
+        if isinstance(data, torch.Tensor) and labels is None:
+            yield from ((real, None) for real in shuffled_batches(data, config.batch_size, rng))
+        elif isinstance(data, torch.Tensor):  # the same shuffle (same random numbers), applied to positions
+            for index in shuffled_batches(torch.arange(len(data), device=data.device), config.batch_size, rng):
+                yield data[index], labels[index]
+        else:
+            for real, digits in data:
+                if not checked:
+                    check_images(real)
+                    if conditional:
+                        check_labels(digits, len(real))
+                    checked = True
+                yield real.to(device), digits.to(device) if conditional else None
 
 
-def _check_data(config: TrainConfig, data, size: int) -> int:
-    """Validate the config and a tensor's images (a DataLoader's are checked as they come); return the image count."""
+def _check_data(config: TrainConfig, data, size: int, labels=None) -> int:
+    """Validate the config and a tensor's images and labels (a DataLoader's are checked as they come); return the image count."""
     if isinstance(data, torch.Tensor):
         check_images(data[:256], size=size)
         n = len(data)
+        _check_train_labels(config, labels, n)
+    elif labels is not None:
+        raise CourseError("labels= goes with a tensor of images; a DataLoader brings its own labels. Drop labels=.")
     else:  # drawing a batch here would move the loader's random state: the run would shuffle differently
         n = len(data.dataset)
         if data.batch_size != config.batch_size:
@@ -287,9 +311,20 @@ def _check_data(config: TrainConfig, data, size: int) -> int:
     return n
 
 
+def _check_train_labels(config: TrainConfig, labels, n: int) -> None:
+    if config.model.conditional and labels is None:
+        raise CourseError(f"a conditional GAN learns from labelled digits: pass labels=, ({n},) digits 0-9, one per image.")
+    if not config.model.conditional and labels is not None:
+        raise CourseError("labels were given but config.model.conditional is False: this GAN would ignore them. "
+                          "Set ModelConfig(conditional=True), or drop labels=.")
+    if labels is not None:
+        check_labels(labels, n)
+
+
 def train(config: TrainConfig, images, device: torch.device | str = "cpu",
           rng: torch.Generator | None = None, callback=None, progress: bool = True,
-          models: tuple[nn.Module, nn.Module] | None = None, on_step=None) -> TrainResult:
+          models: tuple[nn.Module, nn.Module] | None = None, on_step=None,
+          labels: torch.Tensor | None = None) -> TrainResult:
     """Train a GAN until the budget runs out or Ctrl-C.
 
     images: (N, 1, 28, 28) in [-1, 1], shuffled here with `rng`; or a DataLoader of such batches
@@ -297,22 +332,27 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
     `callback(result)` is called after each snapshot (see `is_snapshot_step`) and at the end;
     `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or the notebook's stop
     button) ends the run early, keeping the history, the last snapshot and usable models.
+    A conditional GAN (`config.model.conditional`, notebook 07) also needs `labels` (N,) digits 0-9 with
+    a tensor of images; a DataLoader gives its own. Its fixed noise asks for the digits 0-9 in turn.
     """
-    n_images = _check_data(config, images, images.shape[-1] if isinstance(images, torch.Tensor) and models else 28)
+    n_images = _check_data(config, images, images.shape[-1] if isinstance(images, torch.Tensor) and models else 28,
+                           labels)
     device = torch.device(device)
     generator, discriminator = models or build_models(config.model, device)
     opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
     fixed_noise = sample_noise(config.n_fixed, config.model.latent_dim, rng, device)
+    fixed_labels = cycling_digits(config.n_fixed, device) if config.model.conditional else None
     average = copy.deepcopy(generator).requires_grad_(False) if config.ema is not None else None
-    result = TrainResult(generator, discriminator, History(), config, fixed_noise, average)
-    result.history.snapshots.append((0, generate(result.sampler, fixed_noise)))  # what G draws before training
+    result = TrainResult(generator, discriminator, History(), config, fixed_noise, average, fixed_labels)
+    result.history.snapshots.append((0, generate(result.sampler, fixed_noise, fixed_labels)))  # before training
     data = images.to(device) if isinstance(images, torch.Tensor) else images
+    labels = labels.to(device) if labels is not None else None
     max_steps, step, start = _budget(config, n_images), 0, time.perf_counter()
     bar = tqdm(total=max_steps, desc=f"training {config.model.model}", unit="step", disable=not progress)
     try:
-        for real in _epochs(data, config, rng, device):
+        for real, digits in _epochs(data, config, rng, device, labels):
             stats = train_step(generator, discriminator, opt_g, opt_d, real, rng, config.k, config.d_steps,
-                               config.g_first, config.g_loss)
+                               config.g_first, config.g_loss, digits)
             step += 1
             if average is not None:
                 update_ema(average, generator, config.ema, step)
@@ -340,7 +380,7 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
 
 def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
     history = result.history
-    history.snapshots.append((step, generate(result.sampler, result.fixed_noise)))
+    history.snapshots.append((step, generate(result.sampler, result.fixed_noise, result.fixed_labels)))
     bar.set_postfix(loss_d=f"{history.loss_d[-1]:.2f}", loss_g=f"{history.loss_g[-1]:.2f}",
                     d_x=f"{history.d_x[-1]:.2f}", d_g_z=f"{history.d_g_z1[-1]:.2f}")
     for message in health_warnings(history):
@@ -351,12 +391,18 @@ def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
         callback(result)
 
 
-def course_default(model: str = "mlp") -> TrainConfig:
+def course_default(model: str = "mlp", conditional: bool = False) -> TrainConfig:
     """The course's default run: chosen with the benchmark (benchmarks/README.md) for digits within a minute on 2 CPU cores.
 
     The MLP trains at 2e-3, ten times the DCGAN paper's 2e-4: at batch 32 the small MLP GAN stays stable
     there, learns digits in seconds instead of a minute, and the averaged generator (`ema`) smooths the jitter.
+    conditional=True: the conditional MLP GAN of notebook 07, with a 10 x 10 fixed-noise grid (a column per digit).
     """
+    if conditional:
+        if model != "mlp":
+            raise CourseError(f"the conditional GAN exists as an MLP only; got model {model!r}. Use --model mlp.")
+        return TrainConfig(model=ModelConfig("mlp", conditional=True), batch_size=32, lr_g=2e-3, lr_d=2e-3,
+                           seconds=120.0, n_fixed=100)
     if model == "mlp":
         return TrainConfig(model=ModelConfig("mlp"), batch_size=32, lr_g=2e-3, lr_d=2e-3, seconds=60.0)
     if model == "dcgan":

@@ -137,3 +137,56 @@ def show_snapshots(snapshots, n: int = 16, max_panels: int = 12, figsize=None):
     fig.suptitle("The same fixed noise through the generator over time", fontsize=14)
     fig.tight_layout()
     return fig
+
+
+def figure_png(fig, close: bool = True) -> bytes:
+    """The figure as PNG bytes (for an ipywidgets.Image); closes it unless `close=False`."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    if close:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def show_digit_rows(images: torch.Tensor, title: str = "", ax=None, figsize=(7, 7.4)):
+    """Images (10 * C, 1, 28, 28) in [-1, 1], row by row for the digits 0-9; each row labelled with its digit."""
+    if len(images) % 10:
+        raise CourseError(f"need 10 rows of images, a multiple of 10; got {len(images)}.")
+    fig, ax = _axes(ax, figsize)
+    show_grid(images, title, nrow=len(images) // 10, ax=ax)
+    for digit in range(10):  # 30 pixels per row: 28 for the digit, 2 of border
+        ax.text(-4, 2 + 30 * digit + 14, str(digit), ha="right", va="center", fontsize=14)
+    return fig
+
+
+def plot_digit_match(shares, ax=None, figsize=(7, 3.5), title: str = "Drawn as the digit asked for"):
+    """Ten bars: per digit 0-9, the share (in [0, 1]) of samples the meter reads as the digit asked for."""
+    fig, ax = _axes(ax, figsize)
+    shares = [float(s) for s in shares]
+    ax.bar(range(10), shares, color=["tab:green" if s >= 0.9 else "tab:orange" for s in shares])
+    for digit, share in enumerate(shares):
+        ax.text(digit, min(share, 1.0) + 0.02, f"{share:.0%}", ha="center", fontsize=10)
+    ax.axhline(0.9, color="grey", linestyle=":", linewidth=1)
+    ax.set(title=title, xlabel="digit asked for", ylabel="share read as that digit", ylim=(0, 1.12),
+           xticks=range(10))
+    return fig
+
+
+def show_nearest(queries: torch.Tensor, neighbours: torch.Tensor, distances, title: str = "",
+                 labels: tuple[str, str] = ("generated", "nearest training digit"), figsize=None):
+    """Each query digit above its nearest neighbour, the distance between them under it; all (B, 1, 28, 28)."""
+    n = len(queries)
+    fig, axes = plt.subplots(2, n, figsize=figsize or (1.3 * n + 1.2, 3.6), squeeze=False)
+    for i in range(n):
+        for row, images in enumerate((queries, neighbours)):
+            axes[row, i].imshow(denormalise(images[i, 0].cpu()).numpy(), cmap="gray", vmin=0, vmax=1)
+            axes[row, i].set_xticks([])
+            axes[row, i].set_yticks([])
+        axes[1, i].set_xlabel(f"{float(distances[i]):.1f}", fontsize=13)
+    axes[0, 0].set_ylabel(labels[0], fontsize=10)
+    axes[1, 0].set_ylabel(labels[1], fontsize=10)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

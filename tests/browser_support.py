@@ -436,6 +436,40 @@ def train_with_widget(page, epochs: int, lr_text: str, shots: Path, stem: str, t
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The digit buttons of gan_course.conditional_live.digit_buttons: ten buttons, a caption, a picture.
+
+DIGIT_CAPTION = re.compile(r"^\d+ samples of the digit \d, fresh noise \(picture \d+\)$")
+
+
+@dataclass
+class DigitPress:
+    caption_before: str
+    caption: str  # after the press
+    src_before: str
+    src: str  # the picture's src after the press
+    width: int  # its natural width in pixels (0: not loaded)
+
+
+def press_digit(page, digit: str, shot: Path, timeout: float = 60) -> DigitPress:
+    """Press the button `digit` (0-9) and wait until the caption names that digit and the picture changed."""
+    buttons = page.locator(f"{NOTEBOOK} .jp-CodeCell").filter(has=page.get_by_role("button", name="9", exact=True))
+    if buttons.count() != 1:
+        raise AssertionError(f"expected one cell with the digit buttons; found {buttons.count()}")
+    cell = buttons.first
+    cell.evaluate("element => element.scrollIntoView({block: 'start'})")
+    caption = cell.get_by_text(DIGIT_CAPTION)
+    image = cell.locator(".jp-OutputArea-output img").last
+    before = (caption.inner_text().strip(), image.get_attribute("src") or "")
+    cell.get_by_role("button", name=digit, exact=True).click()
+    wait_until(page, lambda: f"of the digit {digit}," in caption.inner_text()
+               and (image.get_attribute("src") or "") != before[1], timeout, f"the picture of the digit {digit}")
+    page.wait_for_timeout(500)  # let the new picture load
+    screenshot(page, shot, bottom_of=cell)
+    return DigitPress(before[0], caption.inner_text().strip(), before[1], image.get_attribute("src") or "",
+                      image.evaluate("img => img.naturalWidth"))
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The training console of gan_course.console_view: buttons, a status line, sliders, a dashboard, a timeline.
 
 CONSOLE_STATUS = re.compile(r"(run \d+) · (\w+) · step ([\d,]+) · D loss ([\d.naninf-]+) · G loss ([\d.naninf-]+)")

@@ -1,7 +1,8 @@
 """The course in a real browser: JupyterLab in headless Chromium, driven with Playwright.
 
 Every notebook is opened and run with Run > Run All Cells, and must end with every cell run and no error on
-the page except in its declared error demos. In the training notebook the sliders are then moved (keyboard
+the page except in its declared error demos. In the conditional notebook two digit buttons are pressed and
+the sixteen digits shown must change each time. In the training notebook the sliders are then moved (keyboard
 on the epochs handle, typing into the learning-rate readout), Train is pressed, and the run must report
 those values and leave its final dashboard on screen; then the training console is driven (Train, a learning-rate
 change while it runs, Pause, Step D, Step G, the timeline, Fork here, Stop). Screenshots go to artifacts/browser/.
@@ -22,6 +23,7 @@ import browser_support as bs
 pytestmark = pytest.mark.browser
 
 TRAINING_NOTEBOOK = "05_training.ipynb"
+CONDITIONAL_NOTEBOOK = "07_conditional.ipynb"  # run by its own test, which then presses a digit button
 CONSOLE_STEPS, CONSOLE_LR_TYPED, CONSOLE_LR_SHOWN = 300, "1e-3", "learning rate of D set to 1.0e-03"
 NOTEBOOKS = sorted(path.name for path in bs.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SHOTS = bs.ARTIFACTS / "browser"
@@ -57,7 +59,7 @@ def run_notebook(page, lab, name: str) -> None:
     assert not problems, f"{name} in JupyterLab:\n- " + "\n- ".join(problems)
 
 
-@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if n != TRAINING_NOTEBOOK])
+@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if n not in (TRAINING_NOTEBOOK, CONDITIONAL_NOTEBOOK)])
 def test_notebook_runs_in_jupyterlab(page, lab, name):
     run_notebook(page, lab, name)
 
@@ -83,6 +85,21 @@ def test_training_sliders_train_button_and_console(page, lab):
     problems = bs.notebook_problems(page, lab.root / TRAINING_NOTEBOOK)
     assert not problems, "after training:\n- " + "\n- ".join(problems)
     drive_console(page, lab)  # the same notebook, already run: its console trained 300 steps and paused
+
+
+def test_conditional_digit_buttons_redraw_the_digit_pressed(page, lab):
+    assert CONDITIONAL_NOTEBOOK in NOTEBOOKS, f"{bs.NOTEBOOKS / CONDITIONAL_NOTEBOOK} is missing; found {NOTEBOOKS}"
+    run_notebook(page, lab, CONDITIONAL_NOTEBOOK)
+    stem = CONDITIONAL_NOTEBOOK.removesuffix(".ipynb")
+    first = bs.press_digit(page, "3", SHOTS / f"{stem}_digit_3.png")
+    second = bs.press_digit(page, "8", SHOTS / f"{stem}_digit_8.png")
+    assert first.caption_before.startswith("16 samples of the digit 7, fresh noise"), first.caption_before
+    assert first.caption.startswith("16 samples of the digit 3, fresh noise"), first.caption
+    assert second.caption.startswith("16 samples of the digit 8, fresh noise"), second.caption
+    assert first.src_before != first.src != second.src, "the sixteen digits did not change when a button was pressed"
+    assert min(first.width, second.width) > 200, f"the digits' picture did not load ({first.width}, {second.width} px)"
+    problems = bs.notebook_problems(page, lab.root / CONDITIONAL_NOTEBOOK)
+    assert not problems, "after pressing the digit buttons:\n- " + "\n- ".join(problems)
 
 
 def drive_console(page, lab):

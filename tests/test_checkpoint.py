@@ -143,3 +143,28 @@ def test_writing_under_a_regular_file_is_a_course_error(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(CourseError, match=re.escape(f"Cannot write to {tmp_path / 'file' / 'sub'}: ") + r".*Choose a writable folder \(--out\)\."):
         atomic_save({}, tmp_path / "file" / "sub" / "x.pt")
+
+
+def test_a_conditional_generator_round_trips_and_is_not_taken_for_an_unconditional_one(tmp_path):
+    config = ModelConfig(latent_dim=16, conditional=True)
+    torch.manual_seed(1)
+    generator, _ = build_models(config)
+    generator(torch.randn(32, 16), torch.arange(32) % 10)  # train mode: moves the BatchNorm statistics
+    path = save_generator(generator, config, tmp_path / "generator.pt")
+    loaded, loaded_config = load_generator(path, conditional=True)
+    z, labels = sample_noise(20, 16, torch.Generator().manual_seed(0)), torch.arange(20) % 10
+    assert loaded_config.conditional and torch.equal(generate(loaded, z, labels), generate(generator, z, labels))
+    assert load_generator(path, conditional=None)[1].conditional
+    with pytest.raises(CourseError, match=re.escape(
+            f"{path} holds a conditional generator, G(z, digit): it needs a digit as well as z. "
+            "Load it with load_generator(path, conditional=True).")):
+        load_generator(path)
+
+
+def test_an_unconditional_generator_is_not_taken_for_a_conditional_one(tmp_path):
+    config = ModelConfig(latent_dim=16)
+    path = save_generator(trained_looking(config), config, tmp_path / "generator.pt")
+    with pytest.raises(CourseError, match=re.escape(
+            f"{path} holds an unconditional generator, G(z): it cannot be told which digit to draw. Load it with "
+            "load_generator(path), or train a conditional one: python -m gan_course train --conditional.")):
+        load_generator(path, conditional=True)

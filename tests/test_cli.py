@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -182,3 +183,97 @@ def test_a_mistake_in_a_real_process_prints_no_traceback(tmp_path):
     assert process.stderr.strip().splitlines() == [
         "error: The data folder /nonexistent does not exist (/nonexistent). Set GAN_COURSE_DATA (or --data) to a folder "
         "that holds MNIST/raw/ with the IDX files, or unset it to download into ./data."]
+
+
+# --- the conditional GAN: train --conditional, sample --digit ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory, meter):
+    """`train --conditional --steps 50 --samples 100` once."""
+    out = tmp_path_factory.mktemp("conditional")
+    code = main(["train", "--conditional", "--steps", "50", "--out", str(out), "--samples", "100", "--threads", "1"])
+    return code, out
+
+
+def test_train_conditional_also_writes_the_digit_asked_for_each_sample(conditional_run):
+    code, out = conditional_run
+    assert code == 0
+    assert sorted(os.listdir(out)) == ["generator.pt", "grid.png", "history.json", "labels.pt", "samples.pt"]
+    samples, labels = torch.load(out / "samples.pt", weights_only=True), torch.load(out / "labels.pt", weights_only=True)
+    assert samples.shape == (100, 1, 28, 28)
+    assert labels.dtype == torch.int64 and labels.tolist() == [i % 10 for i in range(100)]
+    config = json.loads((out / "history.json").read_text())["config"]
+    assert config["model"]["conditional"] is True and config["n_fixed"] == 100
+
+
+def test_train_conditional_summary_names_the_kind_and_the_asked_for_share(tmp_path, mnist, meter, capsys):
+    code = main(["train", "--conditional", "--steps", "10", "--out", str(tmp_path), "--samples", "50", "--threads", "1"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert out[0] == f"Training the conditional mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads), budget: 10 steps"
+    assert re.search(r"classes \d+/10, FD [\d.]+, asked-for digit drawn \d+%; ", out[-1]), out[-1]
+    assert out[-1].endswith(f"wrote {tmp_path}/generator.pt, samples.pt, labels.pt, history.json, grid.png")
+
+
+def test_sample_a_digit_from_a_run_folder(conditional_run, capsys):
+    _, run = conditional_run
+    assert main(["sample", "--digit", "7", "--n", "64", str(run)]) == 0
+    out = run / "sample"
+    assert capsys.readouterr().out.strip() == (f"Wrote 64 samples to {out}/samples.pt, the digits asked for to "
+                                               f"{out}/labels.pt and the first 64 to {out}/grid.png")
+    assert torch.load(out / "samples.pt", weights_only=True).shape == (64, 1, 28, 28)
+    assert torch.load(out / "labels.pt", weights_only=True).tolist() == [7] * 64
+
+
+def test_sample_without_a_digit_draws_the_ten_in_turn_like_train(conditional_run, tmp_path):
+    _, run = conditional_run
+    assert main(["sample", str(run), "--out", str(tmp_path), "--samples", "100"]) == 0
+    assert torch.equal(torch.load(tmp_path / "labels.pt", weights_only=True), torch.load(run / "labels.pt", weights_only=True))
+    assert torch.equal(torch.load(tmp_path / "samples.pt", weights_only=True), torch.load(run / "samples.pt", weights_only=True))
+
+
+def test_sample_an_unconditional_run_folder_writes_no_labels(trained_run, tmp_path):
+    _, run = trained_run
+    assert main(["sample", str(run), "--out", str(tmp_path), "--n", "10"]) == 0
+    assert sorted(os.listdir(tmp_path)) == ["grid.png", "samples.pt"]
+
+
+@pytest.mark.parametrize("text", ["10", "-1", "seven", "7.0"])
+def test_a_digit_outside_0_to_9_is_a_usage_error(conditional_run, capsys, text):
+    _, run = conditional_run
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", "--digit", text, str(run), "--out", str(run / "nothing")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        f"python -m gan_course sample: error: argument --digit: must be a digit from 0 to 9, got {text!r}"
+    assert not (run / "nothing").exists()
+
+
+def test_digit_on_an_unconditional_run_is_refused_and_nothing_is_written(trained_run, capsys):
+    _, run = trained_run
+    assert main(["sample", "--digit", "3", str(run)]) == 2
+    assert one_error_line(capsys) == (
+        f"error: --digit needs a conditional run, but {run / 'generator.pt'} holds an unconditional generator, which "
+        "cannot be told the digit. Drop --digit, or train one: python -m gan_course train --conditional.")
+    assert not (run / "sample").exists()
+
+
+def test_conditional_dcgan_is_refused_before_anything_is_written(tmp_path, capsys):
+    assert main(["train", "--conditional", "--model", "dcgan", "--out", str(tmp_path / "out")]) == 2
+    assert one_error_line(capsys) == \
+        "error: the conditional GAN exists as an MLP only; got model 'dcgan'. Use --model mlp."
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "error: Name the generator once: a run folder (python -m gan_course sample runs/default) or --checkpoint FILE --out DIR."),
+    (["RUN", "--checkpoint", "x.pt"], "error: Name the generator once: a run folder (python -m gan_course sample runs/default) "
+                                      "or --checkpoint FILE --out DIR."),
+    (["--checkpoint", "x.pt"], "error: --checkpoint needs --out DIR, the folder for samples.pt and grid.png."),
+])
+def test_sample_needs_one_generator_and_a_place_to_write(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", *args]) == 2
+    assert one_error_line(capsys) == message
+    assert os.listdir(tmp_path) == []

@@ -116,3 +116,17 @@ def test_running_mean_averages_each_value_with_the_ones_before_it():
 def test_running_mean_rejects_a_bad_window():
     with pytest.raises(CourseError, match="window must be a positive integer; got 0"):
         running_mean([1.0], window=0)
+
+
+def test_digit_rows_match_bars_and_nearest_pairs_are_labelled(digits):
+    from gan_course.visualisation import figure_png, plot_digit_match, show_digit_rows, show_nearest
+
+    fig = show_digit_rows(digits[:30], "rows")
+    assert [t.get_text() for t in fig.axes[0].texts] == [str(d) for d in range(10)]
+    fig = plot_digit_match([0.95] * 9 + [0.5])
+    assert fig.axes[0].get_xlabel() == "digit asked for" and len(fig.axes[0].patches) == 10
+    fig = show_nearest(digits[:3], digits[3:6], [1.0, 2.25, 3.0], "pairs")
+    assert [ax.get_xlabel() for ax in fig.axes[3:]] == ["1.0", "2.2", "3.0"]
+    assert figure_png(fig)[:4] == b"\x89PNG"
+    with pytest.raises(CourseError, match="need 10 rows of images, a multiple of 10; got 7."):
+        show_digit_rows(digits[:7])
