@@ -40,9 +40,10 @@ class Run:
         return sum(d_x) / len(d_x), sum(d_g_z) / len(d_g_z)
 
     def gradient_norms(self, first: int = 100, last: int = WINDOW) -> tuple[float, float]:
-        """Mean norm of the gradient reaching G: over the first `first` steps and the last `last` steps."""
-        norms = self.result.history.grad_g
-        return sum(norms[:first]) / len(norms[:first]), sum(norms[-last:]) / len(norms[-last:])
+        """The typical norm of the gradient reaching G, the median over the first `first` steps and over the
+        last `last` steps (a median, because a few steps' bursts would dominate a mean)."""
+        norms = torch.tensor(self.result.history.grad_g)
+        return norms[:first].median().item(), norms[-last:].median().item()
 
     def summary(self) -> str:
         d_x, d_g_z = self.d_outputs()

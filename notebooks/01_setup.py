@@ -24,7 +24,7 @@
 #
 # **Prerequisites:** Python, and PyTorch tensors at the level of `torch.randn(3)` and `x.shape`.
 #
-# **Where we are:** notebook 1 of 6. Before any GAN: make every run repeatable and pick the hardware.
+# **Where we are:** notebook 1 of 7. Before any GAN: make every run repeatable and pick the hardware.
 
 # %% [markdown]
 # ## Why seed?

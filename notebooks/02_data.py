@@ -28,7 +28,7 @@
 # **Prerequisites:** notebook 01 (`seed_everything`), PyTorch tensors (`shape`, `min`, `max`), and a
 # rough idea of a neural network's activation functions (Tanh).
 #
-# **Where we are:** notebook 2 of 6. The generator will have to imitate these images, so we look at them
+# **Where we are:** notebook 2 of 7. The generator will have to imitate these images, so we look at them
 # closely first.
 
 # %% [markdown]

@@ -26,7 +26,7 @@
 # **Prerequisites:** notebooks 01 (seeding) and 02 (images in [-1, 1]); `nn.Linear`, `nn.Sequential`
 # and the idea of a convolution.
 #
-# **Where we are:** notebook 3 of 6. We have data; now the two players of the game.
+# **Where we are:** notebook 3 of 7. We have data; now the two players of the game.
 
 # %% [markdown]
 # As always: inline figures and one seed at the top.

@@ -26,7 +26,7 @@
 # **Prerequisites:** notebooks 01–03; logarithms, the sigmoid `1 / (1 + exp(-x))`, and what
 # `loss.backward()` and `optimizer.step()` do.
 #
-# **Where we are:** notebook 4 of 6. We have data and two networks; now the rules of the game. Notebook
+# **Where we are:** notebook 4 of 7. We have data and two networks; now the rules of the game. Notebook
 # 05 puts it all together into a training step.
 
 # %% [markdown]

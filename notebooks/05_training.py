@@ -32,7 +32,7 @@
 # **Prerequisites:** notebooks 01–04: seeding and the device, MNIST batches in [-1, 1], the two
 # networks, BCE with real = 1 / fake = 0 and the two optimizers.
 #
-# **Where we are:** notebook 5 of 6. All the parts exist; now we make them play. Notebook 06 shows what
+# **Where we are:** notebook 5 of 7. All the parts exist; now we make them play. Notebook 06 shows what
 # happens when the two players are not evenly matched.
 
 # %% [markdown]
@@ -358,8 +358,9 @@ for ax, curves, title, ylabel in ((left, {"D": D_losses, "G": G_losses}, "Losses
 # %% [markdown]
 # ### The fixed noise, step by step
 #
-# The same 64 `z` at steps 0, 10, 20, 50, 100, 200, 500, 1,000 and the last: noise, then one grey blob,
-# then strokes, then digits. Each position keeps its `z`, so you can follow one digit as it forms.
+# The same 64 `z` at steps 0, 10, 20, 50, 100, 200, 500, 1,000 and the last: noise at step 0, the same
+# grey blob everywhere at step 10, speckled blobs up to step 200, strokes by step 500, rough digits by step
+# 1,000. Each position keeps its `z`, so you can follow one digit as it forms.
 
 # %%
 from gan_course.visualisation import show_snapshots
@@ -447,8 +448,8 @@ print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
 
 # %% [markdown]
 # The two settings you will change most. `LR` is the learning rate of both networks (the course
-# default); `EPOCHS` is chosen so the run takes about half a minute on 2 CPU cores: one epoch is one pass
-# over the 10,000 digits, about 1 s here. The digits become recognisable after about 10 epochs and
+# default); `EPOCHS` is chosen so the run takes a minute or so on a 2-core machine (the summary line under
+# the dashboard says how long it took here). The digits become recognisable after about 10 epochs and
 # cleaner by 30 (see `benchmarks/README.md`). Change them and run the next cell again.
 
 # %%
@@ -658,7 +659,7 @@ print("real:     ", meter.score(images[:500]).summary())
 # %% [markdown]
 # After this short run the generator draws (nearly) every kind of digit: at least 8 of the 10 on any
 # machine. But compare the two lines above: fewer of its samples are confident than real digits, and its
-# FD is several times theirs: there is room to train longer.
+# FD is about twice theirs: there is room to train longer.
 
 # %%
 print("500 samples scored:", quality.n, " at least 8 digits present:", quality.classes >= 8)

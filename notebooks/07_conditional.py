@@ -26,13 +26,13 @@
 # **Prerequisites:** notebook 05 (a training step, `train`, the dashboard, the digit meter) and notebook
 # 03 (the MLP generator and discriminator).
 #
-# **Where we are:** notebook 7, after the course's six. Notebook 05's generator draws *a* digit: which
+# **Where we are:** notebook 7 of 7, the last. Notebook 05's generator draws *a* digit: which
 # one is up to the noise z. Here we choose it.
 
 # %% [markdown]
 # ## Setup
 #
-# One seed at the top and the device (a GPU Codespace says `cuda` here, so this output is not compared).
+# One seed at the top and the device (a GPU Codespace says `cuda` here).
 
 # %% tags=["nbval-ignore-output"]
 # %matplotlib inline
