@@ -48,7 +48,7 @@ def finish_progress_bars(nb: nbformat.NotebookNode) -> None:
             left, bar, right = children  # "training mlp: 100%", the bar, "9360/9360 [00:31<00:00, ...]"
             filled = round(10 * bar.get("value", 0) / bar["max"]) if bar.get("max") else 0
             text = f"{left.get('value', '')}|{'█' * filled}{' ' * (10 - filled)}| {right.get('value', '').strip()}"
-            output["data"]["text/plain"] = html.unescape(text).replace("\xa0", " ")
+            output["data"]["text/plain"] = html.unescape(text).replace("\xa0", " ").replace("\u2007", " ")
 
 
 def strip_widgets(nb: nbformat.NotebookNode) -> None:

@@ -407,9 +407,10 @@ def type_into_slider(page, description: str, text: str) -> str:
 
 def train_with_widget(page, epochs: int, lr_text: str, shots: Path, stem: str, timeout: float = 600) -> TrainingRun:
     """Move the sliders, screenshot, press Train, wait for the run's summary line, screenshot again."""
-    cell = page.locator(f"{NOTEBOOK} .jp-CodeCell").filter(has=page.locator(".widget-button", has_text="Train"))
+    cell = page.locator(f"{NOTEBOOK} .jp-CodeCell").filter(has=page.locator(".widget-button", has_text="Train"),
+                                                            has_not=page.locator(".gan-console"))  # not the console's
     if cell.count() != 1:
-        raise AssertionError(f"expected one cell with a Train button; found {cell.count()}")
+        raise AssertionError(f"expected one cell with the sliders' Train button; found {cell.count()}")
     cell.evaluate("element => element.scrollIntoView({block: 'start'})")
     before = tuple(widget_slider(page, name).locator(".widget-readout").inner_text().strip()
                    for name in ("epochs", "learning rate"))

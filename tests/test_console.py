@@ -217,3 +217,21 @@ def test_the_dashboard_redraws_at_most_once_per_period_however_many_steps(consol
     view.box.close()
     assert console.step > 20 and 1 <= len(drawn) <= 6, (console.step, drawn)
     assert all(b - a >= 0.25 for a, b in zip(drawn, drawn[1:])), drawn
+
+
+def test_steps_per_round_take_effect_from_the_next_round(console):
+    console.set_steps(d_steps=3, g_steps=2)
+    console.run(steps=2, wait=True)
+
+    def updates(optimizer, module):  # Adam counts its updates per parameter
+        return int(optimizer.state[next(module.parameters())]["step"])
+
+    b = console.branch
+    assert console.step == 2 and (updates(b.opt_d, b.discriminator), updates(b.opt_g, b.generator)) == (6, 4)
+
+
+def test_slow_motion_waits_after_each_step(console):
+    console.set_delay(0.2)
+    start = time.monotonic()
+    console.run(steps=3, wait=True)
+    assert console.step == 3 and time.monotonic() - start >= 0.4  # 0.2 s after steps 1 and 2; after 3 it pauses
