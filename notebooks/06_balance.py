@@ -301,8 +301,8 @@ print(summary_table([balanced, g_first]))
 # %% [markdown]
 # With one D step and one G step per round, the two orders are the same alternation shifted by half a
 # step, so a large difference would be surprising. Compare the two rows: D's outputs and G's gradient are
-# almost the same, and the meter's figures differ by a few points only (an earlier run of ours, summed in
-# another order, even had them the other way round). One seed is not enough to call a winner (try
+# almost the same, and the meter's two figures disagree on a winner (an earlier run of ours, summed in
+# another order, had G first a little worse on both). One seed is not enough to call a winner (try
 # exercise 2). Our honest conclusion: at this budget the order does not decide the outcome. The lecture's
 # order is a convention worth keeping, because it lets G reuse D's fakes, not the key to a good run.
 
