@@ -419,3 +419,12 @@ def test_torchvision_mnist_reads_the_offline_split_with_torchvisions_own_class(t
     ours = next(iter(make_loader(load_dataset(), 64, torch.Generator().manual_seed(0))))
     assert torch.equal(theirs[0], ours[0]) and torch.equal(theirs[1], ours[1])
     assert theirs[0].min() == -1 and theirs[0].max() == 1
+
+
+def test_load_dataset_takes_the_first_n_digits_and_refuses_a_bad_n():
+    from gan_course.data import load_dataset
+
+    dataset = load_dataset(n=100)
+    assert len(dataset) == 100 and torch.equal(dataset.labels, load_dataset().labels[:100])
+    with pytest.raises(CourseError, match=re.escape("n must be a positive number of digits; got 0.")):
+        load_dataset(n=0)
