@@ -1,34 +1,45 @@
-"""Same wall-clock budget, three GANs, one table: how fast does each reach recognisable digits?
+"""Quality against time: the course's presets and the common anchors, scored by the digit meter, as JSON and a plot.
 
-    GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/benchmark.py --seconds 60
+    GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/benchmark.py
 
-Trains, one after the other on the same machine and data (the course's 10,000 digits):
+Trains, one after the other on the same machine and data (the course's 10,000 digits), each for --seconds:
   1. the course default (gan_course.training.course_default()),
-  2. the MLP GAN as commonly taught (G 100-256-512-1024-784, D 784-512-256-1, Adam 2e-4, beta1 0.5, batch 128),
-  3. the PyTorch tutorial DCGAN at 64x64 (nz 100, ngf = ndf = 64, batch 128, Adam 2e-4, beta1 0.5).
-The generator is copied at fixed times during training; afterwards the digit meter scores 1,000 samples of
-each copy (outside the timed budget). "Digits at" is the first checkpoint where the meter is confident on
-at least half the samples and sees all 10 classes. Run it on an otherwise idle machine.
+  2. the course DCGAN at 28x28 (course_default("dcgan")), for runs of a few minutes,
+  3. the MLP GAN as commonly taught (G 100-256-512-1024-784, D 784-512-256-1, Adam 2e-4, beta1 0.5, batch 128),
+  4. the PyTorch tutorial DCGAN at 64x64 (nz 100, ngf = ndf = 64, batch 128, Adam 2e-4, beta1 0.5).
+The sampled generator is copied at 15, 30, 60, 120 and 300 s of training; afterwards, outside the timed budget,
+the digit meter scores 1,000 samples of each copy, and 1,000 real digits for reference. Then the speed of the
+default alone, beside a busy program and two at once (benchmarks/speed.py in subprocesses). Writes
+benchmarks/results.json and docs/quality_vs_time.png. Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
+import os
 import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_course.data import training_images
-from gan_course.device import get_device, set_threads
+from gan_course.conditional import cycling_digits
+from gan_course.data import load_mnist, training_images
+from gan_course.device import get_device
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import load_meter
 from gan_course.seeding import seed_everything
 from gan_course.training import TrainConfig, course_default, generate, train
+from gan_course.visualisation import save_grid
 
-
+HERE = Path(__file__).resolve().parent
 class TutorialGenerator(nn.Module):
     """The PyTorch DCGAN tutorial's generator with nc = 1: z (B, 100) -> (B, 1, 64, 64)."""
 
@@ -65,73 +76,201 @@ def tutorial_models(device):
     return generator, discriminator
 
 
-def run(name: str, config: TrainConfig, images, device, marks, models=None):
-    """Train for max(marks) seconds; return steps, seconds and a copy of the generator at each mark."""
+def run(config: TrainConfig, images, device, marks, models=None, labels=None):
+    """Train for max(marks) seconds; return the history and a copy of the sampled generator at each mark."""
     config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = max(marks), None, None, 10**9, 2
     copies, pending = [], list(marks)
 
     def keep(result):
-        while pending and result.history.seconds[-1] >= pending[0]:
-            copies.append((pending.pop(0), result.history.step[-1], copy.deepcopy(result.sampler).cpu()))
+        while pending and result.seconds >= pending[0]:
+            copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
 
-    result = train(config, images, device, rng=seed_everything(0), progress=False, models=models, on_step=keep)
+    result = train(config, images, device, rng=seed_everything(0), progress=False, models=models, on_step=keep,
+                   labels=labels)
     while pending:  # the last step can end a hair before the budget's mark
-        copies.append((pending.pop(0), result.history.step[-1], copy.deepcopy(result.sampler).cpu()))
-    return {"name": name, "steps": result.history.step[-1], "seconds": result.history.seconds[-1], "copies": copies}
+        copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
+    return result.history, copies
 
 
-def score(meter, generator, latent_dim, n=1000):
+def score(meter, generator, latent_dim, n=1000, conditional=False):
     z = sample_noise(n, latent_dim, torch.Generator().manual_seed(123))
-    fake = torch.cat([generate(generator, chunk) for chunk in z.split(250)])
+    digits = cycling_digits(n) if conditional else torch.zeros(n)  # a conditional G is asked for 0-9 in turn
+    fake = torch.cat([generate(generator, chunk, d if conditional else None) for chunk, d in zip(z.split(250), digits.split(250))])
     if fake.shape[-1] != 28:
         fake = F.interpolate(fake, size=(28, 28), mode="area")
     return meter.score(fake)
 
 
+def score_real(meter, images, n=1000):
+    """The meter on n real digits the GANs learn from: a seeded random draw from all but the meter's last 2,000
+    reference digits. Random, not the first n: the offline split's first and second halves come from different
+    groups of writers, and the GANs learn from both."""
+    pick = torch.randperm(len(images) - 2000, generator=torch.Generator().manual_seed(0))[:n]
+    return meter.score(images[pick])
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def reading(quality) -> dict:
+    return {"confident": round(quality.confident, 4), "classes": quality.classes, "fd": round(quality.fd, 1)}
+
+
+def speeds(seconds: float) -> dict:
+    """Steps per second of the default: alone, beside a busy program, two at once; automatic and fixed 2 threads."""
+    script = [sys.executable, str(HERE / "speed.py"), "--seconds", str(seconds)]
+
+    def together(commands):
+        programs = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True) for c in commands]
+        return [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in programs]
+
+    def beside_busy(command):
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)
+            return together([command])[0]
+        finally:
+            busy.kill()
+            busy.wait()
+
+    out = {}
+    for label, extra in (("automatic", []), ("2 threads", ["--threads", "2"])):
+        alone = together([script + extra])[0]
+        busy = beside_busy(script + extra)
+        pair = together([script + extra, script + extra])
+        out[label] = {"alone": alone, "beside a busy program": busy, "two at once": pair,
+                      "ratio beside busy": round(busy["steps_per_s"] / alone["steps_per_s"], 2),
+                      "ratio two at once": round(min(p["steps_per_s"] for p in pair) / alone["steps_per_s"], 2)}
+    return out
+
+
+def table(results: dict) -> str:
+    """The README's tables (markdown) from the results."""
+    real, marks = results["real digits"], [m["seconds"] for m in results["runs"][0]["marks"]]
+    lines = [f"| run | threads | ms/step | " + " | ".join(f"{t:g} s" for t in marks) + " |",
+             "| --- | ---: | ---: |" + " --- |" * len(marks)]
+    for run in results["runs"]:
+        cells = [f"{m['confident']:.0%}, {m['classes']}, FD {m['fd']:.0f}" for m in run["marks"]]
+        lines.append(f"| {run['name']} | {run['threads']} | {run['ms_per_step']:.1f} | " + " | ".join(cells) + " |")
+    lines.append(f"| real digits (1,000) | | | {real['confident']:.0%}, {real['classes']}, FD {real['fd']:.0f} |" + " |" * (len(marks) - 1))
+    if "speed" in results:
+        lines += ["", "| threads | alone | beside a busy program | two at once (slower) | ratio beside busy | ratio two at once |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for policy, runs in results["speed"].items():
+            pair = min(r["steps_per_s"] for r in runs["two at once"])
+            lines.append(f"| {policy} ({runs['alone']['threads']}) | {runs['alone']['steps_per_s']:.0f} | "
+                         f"{runs['beside a busy program']['steps_per_s']:.0f} | {pair:.0f} | "
+                         f"{runs['ratio beside busy']:.2f} | {runs['ratio two at once']:.2f} |")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gan_course.live import PROJECTOR
+
+    real = results["real digits"]
+    with plt.rc_context(PROJECTOR):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
+        for run in results["runs"]:
+            t = [m["seconds"] for m in run["marks"]]
+            left.plot(t, [100 * m["confident"] for m in run["marks"]], marker="o", label=run["name"])
+            right.plot(t, [m["fd"] for m in run["marks"]], marker="o", label=run["name"])
+        left.axhline(100 * real["confident"], color="k", ls="--", label="real digits")
+        right.axhline(real["fd"], color="k", ls="--", label="real digits")
+        left.set(xscale="log", xlabel="seconds of training", ylabel="confident digits (%)", ylim=(0, 100),
+                 title="Digits the meter reads with confidence")
+        right.set(xscale="log", yscale="log", xlabel="seconds of training", ylabel="FD (lower is better)",
+                  title="Distance to real digits (FD)")
+        for ax in (left, right):
+            ax.set_xticks([m["seconds"] for m in results["runs"][0]["marks"]])
+            ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.grid(alpha=0.3)
+        left.legend(loc="lower right", fontsize=11)
+        fig.suptitle(f"{results['machine']}, {results['date']}", fontsize=14)
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--marks", default="10,20,30,45,60,90,120", help="checkpoint times in seconds")
-    parser.add_argument("--only", help="comma-separated subset: course,common,tutorial")
+    parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--marks", default="15,30,60,120,300", help="checkpoint times in seconds")
+    parser.add_argument("--only", help="comma-separated subset: default,dcgan,conditional,common,tutorial")
+    parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--speed-seconds", type=float, default=15.0, help="length of each speed run (0: skip them)")
+    parser.add_argument("--out", default=str(HERE / "results.json"))
+    parser.add_argument("--plot", default=str(HERE.parent / "docs" / "quality_vs_time.png"))
+    parser.add_argument("--grid", default=str(HERE.parent / "docs" / "default_60s.png"))
+    parser.add_argument("--table", action="store_true", help="only print the tables and redraw the plot from --out")
+    parser.add_argument("--rescore-real", action="store_true", help="with --table: score the real digits again")
     args = parser.parse_args()
+    if args.table:
+        results = json.loads(Path(args.out).read_text())
+        if args.rescore_real:
+            results["real digits"] = reading(score_real(load_meter(verbose=False), training_images()))
+            Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+        plot(results, Path(args.plot))
+        print(table(results))
+        return
     device = get_device(args.device)
-    threads = set_threads() if device.type == "cpu" else None
     marks = [m for m in (float(v) for v in args.marks.split(",")) if m < args.seconds] + [args.seconds]
     images = training_images()
+    labels = load_mnist()[1][:len(images)]
     meter = load_meter(verbose=True)
     common = TrainConfig(model=ModelConfig("mlp", latent_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256)),
                          batch_size=128, lr_g=2e-4, lr_d=2e-4, ema=None)  # as taught: samples from G itself
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
-        "course": ("course default", course_default(), images, None),
+        "default": ("course default", course_default(), images, None),
+        "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),
+        "conditional": ("course conditional MLP (notebook 07)", course_default(conditional=True), images, "conditional"),
         "common": ("MLP GAN as commonly taught", common, images, None),
         "tutorial": ("PyTorch tutorial DCGAN 64x64", TrainConfig(model=ModelConfig("dcgan", latent_dim=100), batch_size=128, ema=None), images64, "tutorial"),
     }
     chosen = args.only.split(",") if args.only else list(plans)
-    print(f"machine: {platform.processor() or platform.machine()}, {threads or '-'} CPU threads, device {device}, "
-          f"torch {torch.__version__}; budget {args.seconds:g} s each; meter accuracy {meter.accuracy:.3f}")
-    rows = []
+    real = score_real(meter, images)
+    results = {"machine": f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores, "
+                          f"{device}, torch {torch.__version__}",
+               "date": date.today().isoformat(), "meter accuracy": round(meter.accuracy, 4),
+               "real digits": reading(real), "runs": []}
+    print(f"{results['machine']}; {args.seconds:g} s each; real digits: {real.summary()}", flush=True)
     for key in chosen:
         name, config, data, special = plans[key]
         models = tutorial_models(device) if special == "tutorial" else None
-        outcome = run(name, config, data, device, marks, models)
-        readings = [(t, step, score(meter, g, config.model.latent_dim)) for t, step, g in outcome["copies"]]
-        rows.append((outcome, readings))
-        print(f"  {name}: {outcome['steps']} steps in {outcome['seconds']:.1f} s", flush=True)
-    print()
-    print("| run | steps | ms/step | confident | classes | FD | digits at (confident >= 50%, 10 classes) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
-    for outcome, readings in rows:
-        final = readings[-1][2]
-        first = next((f"{t:g} s (step {s})" for t, s, q in readings if q.confident >= 0.5 and q.classes == 10), "not within budget")
-        print(f"| {outcome['name']} | {outcome['steps']} | {1000 * outcome['seconds'] / outcome['steps']:.1f} | "
-              f"{final.confident:.0%} | {final.classes} | {final.fd:.0f} | {first} |")
-    print()
-    print("Meter over time (confident / classes / FD):")
-    for outcome, readings in rows:
-        cells = ", ".join(f"{t:g}s: {q.confident:.0%}/{q.classes}/{q.fd:.0f}" for t, _, q in readings)
-        print(f"  {outcome['name']}: {cells}")
+        history, copies = run(config, data, device, marks, models, labels if special == "conditional" else None)
+        marks_out = [{"seconds": t, "step": step, **reading(score(meter, g, config.model.latent_dim, conditional=special == "conditional"))}
+                     for t, step, g in copies]
+        if key == "default" and any(t == 60 for t, _, _ in copies):  # the README's picture: 64 digits after 60 s
+            (step60, g60), = [(step, g) for t, step, g in copies if t == 60]
+            z = sample_noise(64, config.model.latent_dim, torch.Generator().manual_seed(123))
+            save_grid(generate(g60, z), Path(args.grid), f"course default after 60 s ({step60:,} steps)")
+        results["runs"].append({"name": name, "preset": key, "threads": history.threads, "steps": history.step[-1],
+                                "ms_per_step": round(1000 * history.seconds[-1] / history.step[-1], 2), "marks": marks_out})
+        print(f"  {name} ({history.threads} threads): " + ", ".join(
+            f"{m['seconds']:g}s: {m['confident']:.0%}/{m['classes']}/{m['fd']:.0f}" for m in marks_out), flush=True)
+    if args.speed_seconds > 0 and device.type == "cpu":
+        results["speed"] = speeds(args.speed_seconds)
+        print(json.dumps(results["speed"], indent=1))
+    if args.merge and Path(args.out).is_file():
+        before = json.loads(Path(args.out).read_text())
+        new = {run["preset"] for run in results["runs"]}
+        results = before | {"runs": [r for r in before["runs"] if r["preset"] not in new] + results["runs"]}
+    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    plot(results, Path(args.plot))
+    print(table(results))
+    print(f"wrote {args.out} and {args.plot}")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    t.add_argument("--threads", type=positive_int, help="CPU threads (default: the cores available)")
+    t.add_argument("--threads", type=positive_int, help="CPU threads (default: GAN_COURSE_THREADS, else half the cores no other program is busy on)")
     t.add_argument("--data", help="folder holding MNIST/raw/ (default: $GAN_COURSE_DATA, else ./data)")
     t.add_argument("--out", default="runs/default", help="output folder (default runs/default)")
     t.add_argument("--samples", type=positive_int, default=2000, help="digits to write to samples.pt")

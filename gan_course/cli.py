@@ -12,7 +12,7 @@ import torch
 from gan_course.checkpoint import atomic_save, atomic_write_json, load_generator, save_generator
 from gan_course.conditional import cycling_digits, digit_match
 from gan_course.data import data_root, load_mnist, normalise, verify_files
-from gan_course.device import get_device, set_threads
+from gan_course.device import choose_threads, get_device
 from gan_course.errors import CourseError
 from gan_course.models import sample_noise
 from gan_course.seeding import seed_everything
@@ -51,11 +51,13 @@ def write_samples(generator, latent_dim: int, n: int, seed: int, out: Path, titl
 
 def train(args: argparse.Namespace) -> int:
     device = get_device(args.device)
-    threads = set_threads(args.threads) if device.type == "cpu" else None
+    threads, why = None, ""
+    if device.type == "cpu":  # decided here, printed, and stored in history.json: seed + threads reproduce the run
+        threads, why = (args.threads, "--threads") if args.threads else choose_threads()
     out = Path(args.out)
     config = course_default(args.model, args.conditional)
     check_writable(out)
-    config.batch_size, config.k = args.batch_size, args.k
+    config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.lr is not None:
         config.lr_g = config.lr_d = args.lr
     if args.epochs or args.steps or args.seconds:
@@ -66,7 +68,7 @@ def train(args: argparse.Namespace) -> int:
     meter = None if args.no_meter else _meter(args.data)
     kind = f"conditional {config.model.model}" if args.conditional else config.model.model
     print(f"Training the {kind} GAN on {len(images):,} digits on {device}"
-          + (f" ({threads} threads)" if threads else "") + f", budget: {_budget_text(config)}")
+          + (f" ({threads} threads: {why})" if threads else "") + f", budget: {_budget_text(config)}")
     result = training.train(config, images, device, rng=rng, labels=labels if args.conditional else None)
     history = result.history
     save_generator(result.sampler, config.model, out / "generator.pt")
@@ -76,6 +78,8 @@ def train(args: argparse.Namespace) -> int:
                             f"{kind} GAN after {history.step[-1]} steps", asked)
     for message in history.warnings:
         print(f"warning: {message}")
+    if history.machine:
+        print(f"note: {history.machine}")
     seconds = history.seconds[-1]
     summary = f"{'Interrupted' if history.interrupted else 'Trained'} {history.step[-1]:,} steps in {seconds:.1f} s ({1000 * seconds / history.step[-1]:.1f} ms/step)"
     if meter is not None:

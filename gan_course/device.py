@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 
@@ -26,11 +27,18 @@ def get_device(name: str | None = "auto") -> torch.device:
     """Return a `torch.device`: `auto` picks CUDA, else Apple MPS, else the CPU.
 
     `name` may also be `cpu`, `cuda`, `cuda:1` or `mps`. Asking for a device that is
-    not there is an error that lists what is.
+    not there is an error that lists what is. The setting `GAN_COURSE_DEVICE` (e.g. `cpu`) replaces
+    `auto`'s choice: the tests use it so that a GPU machine reproduces the notebooks' stored CPU numbers.
     """
     name = (name or "auto").strip().lower()
     available = available_devices()
     if name == "auto":
+        setting = os.environ.get("GAN_COURSE_DEVICE", "").strip().lower()
+        if setting and setting != "auto":
+            try:
+                return get_device(setting)
+            except CourseError as err:
+                raise CourseError(f"GAN_COURSE_DEVICE={setting!r}: {err}") from None
         return torch.device(available[0])
     kind = name.split(":")[0]
     if kind not in DEVICE_CHOICES:
@@ -52,20 +60,101 @@ def get_device(name: str | None = "auto") -> torch.device:
     return torch.device(name)
 
 
-def set_threads(n: int | None = None) -> int:
-    """Set torch's CPU threads: `n`, else `GAN_COURSE_THREADS`, else the cores this process may use.
+def cores_available() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-    A 2-core Codespace runs fastest with 2 threads; more threads than cores only adds
-    switching. Returns the number now in use.
+
+class CpuWatch:
+    """How many cores' worth of CPU *other* processes used since the last reading (Linux; 0.0 elsewhere).
+
+    Reads the machine's busy time from /proc/stat and this process's own from `os.times()`: the difference
+    is everyone else, e.g. another notebook's kernel that is training.
+    """
+
+    def __init__(self):
+        self.last = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float, float] | None:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)  # all but idle and iowait
+        own = os.times()
+        return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system, time.perf_counter()
+
+    def others(self) -> float:
+        """Cores used by other processes since the previous call (or since the watch was made)."""
+        now, last = self._now(), self.last
+        self.last = now
+        if now is None or last is None or now[2] - last[2] < 0.05:
+            return 0.0
+        return max(0.0, ((now[0] - last[0]) - (now[1] - last[1])) / (now[2] - last[2]))
+
+
+class SpeedWatch:
+    """A run's steps per second, and a sentence when other programs are taking the CPU from it (the dashboard's)."""
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.cpu = CpuWatch() if torch.device(device).type == "cpu" else None
+        self.steps, self.seconds, self.best, self.last = 0, 0.0, 0.0, None
+
+    def add(self, seconds: float) -> None:
+        """One more step that took `seconds`."""
+        self.steps, self.seconds = self.steps + 1, self.seconds + seconds
+
+    def note(self) -> str | None:
+        """Called now and then: None while the CPU is this run's, else e.g. 'another program is using the CPU
+        (1.0 cores): 120 steps/s instead of 300' (300: this run's best so far)."""
+        if self.cpu is None or self.steps < 50 or self.seconds <= 0:
+            return self.last  # too few steps since the last reading to say anything new
+        rate, others = self.steps / self.seconds, self.cpu.others()
+        self.steps, self.seconds, self.best = 0, 0.0, max(self.best, rate)
+        self.last = None
+        if others >= 0.5:
+            slower = f" instead of {self.best:.0f}" if rate < 0.8 * self.best else ""
+            self.last = f"another program is using the CPU ({others:.1f} cores): {rate:.0f} steps/s{slower}"
+        return self.last
+
+
+def _threads_setting() -> tuple[int, str] | None:
+    """A thread count the user set: GAN_COURSE_THREADS, else OMP_NUM_THREADS; None when neither is set."""
+    for name in ("GAN_COURSE_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise CourseError(f"{name} must be a positive integer, e.g. {name}=1; got {value!r}.")
+            return int(value), f"set by {name}"
+    return None
+
+
+def choose_threads(watch_s: float = 0.2) -> tuple[int, str]:
+    """(threads, why): the user's setting if any, else half the cores no other program is busy on, at least 1.
+
+    Half, so that a second notebook that starts training later still finds a free core: two programs with
+    2 threads each on 2 cores keep swapping places and each runs many times slower, while two 1-thread
+    runs barely notice each other (benchmarks/README.md). Watches the CPU for `watch_s` seconds.
+    """
+    setting = _threads_setting()
+    if setting is not None:
+        return setting
+    cores, watch = cores_available(), CpuWatch()
+    time.sleep(watch_s)
+    busy = watch.others()
+    threads = max(1, round(cores - busy) // 2)
+    return threads, f"half of the {max(0, round(cores - busy))} free of {cores} cores"
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's CPU threads: `n`, else the setting or the automatic choice of `choose_threads`.
+
+    More threads than free cores only adds switching. Returns the number now in use.
     """
     if n is None:
-        env = os.environ.get("GAN_COURSE_THREADS", "").strip()
-        if env:
-            if not env.isdigit() or int(env) < 1:
-                raise CourseError(f"GAN_COURSE_THREADS must be a positive integer; got {env!r}.")
-            n = int(env)
-        else:
-            n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n = choose_threads()[0]
     if not isinstance(n, int) or n < 1:
         raise CourseError(f"threads must be a positive integer; got {n!r}.")
     torch.set_num_threads(n)

@@ -103,6 +103,9 @@ class Dashboard:
                 title += f"\ndigit meter: {self.readings[-1][1].summary()}"
             fig.suptitle(title, fontsize=18)
             fig.tight_layout()
+            if history.machine:  # e.g. another notebook training on the same cores
+                fig.subplots_adjust(bottom=0.12)
+                fig.text(0.5, 0.01, f"Slow machine: {history.machine}", ha="center", color="firebrick", fontsize=16)
         return fig
 
     def plot_meter(self, ax) -> None:

@@ -48,11 +48,16 @@ def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
 def make_optimizers(generator: nn.Module, discriminator: nn.Module, lr_g: float = PAPER_LR, lr_d: float = PAPER_LR,
                     betas: tuple[float, float] = (0.5, 0.999)) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """One Adam per network, each over that network's parameters only: (opt_g, opt_d)."""
+    """One Adam per network, each over that network's parameters only: (opt_g, opt_d).
+
+    `fused=True` updates all of a network's weights in one pass instead of a loop of small operations per
+    weight: the same rule, about a quarter more steps per second for the course's MLP on a CPU (benchmarks/).
+    """
     for name, lr in (("generator learning rate", lr_g), ("discriminator learning rate", lr_d)):
         check_learning_rate(lr, name)
-    return (torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas),
-            torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas))
+    fused = next(generator.parameters()).device.type in ("cpu", "cuda")  # where torch has the fused Adam
+    return (torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas, fused=fused),
+            torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas, fused=fused))
 
 
 def check_learning_rate(lr: float, name: str = "learning rate") -> None:

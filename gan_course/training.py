@@ -18,11 +18,13 @@ from tqdm.auto import tqdm
 
 from gan_course.conditional import check_labels, cycling_digits
 from gan_course.data import check_batch_size, check_images, shuffled_batches
+from gan_course.device import SpeedWatch, choose_threads
 from gan_course.errors import CourseError, TrainingDiverged
 from gan_course.losses import (PAPER_LR, check_learning_rate, discriminator_loss, generator_loss, make_optimizers,
                                saturating_generator_loss)
 from gan_course.models import ModelConfig, build_models, sample_noise
 
+READ_EVERY = 100  # steps between two reads of the statistics from the device (and at every snapshot)
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g")
 GENERATOR_LOSSES = {"non-saturating": generator_loss, "saturating": saturating_generator_loss}
 
@@ -81,16 +83,13 @@ def generator_step(generator: nn.Module, discriminator: nn.Module, opt_g, n: int
     return {"loss_g": loss_g.detach(), "d_g_z2": torch.sigmoid(fake_logits.detach()).mean(), "grad_g": grad_g}
 
 
-def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
-               rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
-               g_loss: str = "non-saturating", labels: torch.Tensor | None = None) -> dict[str, float]:
-    """`d_steps` discriminator steps then `k` generator steps on a batch `real` (B, 1, 28, 28) in [-1, 1].
+def step_on_device(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
+                   rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
+                   g_loss: str = "non-saturating", labels: torch.Tensor | None = None) -> torch.Tensor:
+    """`train_step`, but its statistics stay where the networks are: a (6,) tensor in the order of `STATS`.
 
-    labels (B,) digits 0-9 of `real`, for a conditional GAN only (G is asked for the same digits).
-
-    The lecture's order (D first, then G through the *updated* D, reusing D's fakes); `g_first=True`
-    swaps the two halves. Returns floats: loss_d, loss_g, d_x = D(x), d_g_z1 = D(G(z)) before D's
-    (last) step, d_g_z2 = D(G(z)) in G's (last) step, grad_g = the norm of G's gradient there.
+    Reading a GPU's number on the CPU (`.item()`, `.tolist()`, `float()`) makes the program wait until the
+    GPU has finished everything queued; `train` reads these vectors in batches, every `READ_EVERY` steps.
     """
     b, fake, stats = real.shape[0], None, {}
     if g_first:
@@ -102,7 +101,22 @@ def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, rea
     if not g_first:
         for i in range(k):
             stats |= generator_step(generator, discriminator, opt_g, b, rng, fake if i == 0 else None, g_loss, labels)
-    return dict(zip(STATS, torch.stack([stats[name] for name in STATS]).tolist()))  # one read of the device
+    return torch.stack([stats[name] for name in STATS])
+
+
+def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
+               rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
+               g_loss: str = "non-saturating", labels: torch.Tensor | None = None) -> dict[str, float]:
+    """`d_steps` discriminator steps then `k` generator steps on a batch `real` (B, 1, 28, 28) in [-1, 1].
+
+    labels (B,) digits 0-9 of `real`, for a conditional GAN only (G is asked for the same digits).
+
+    The lecture's order (D first, then G through the *updated* D, reusing D's fakes); `g_first=True`
+    swaps the two halves. Returns floats: loss_d, loss_g, d_x = D(x), d_g_z1 = D(G(z)) before D's
+    (last) step, d_g_z2 = D(G(z)) in G's (last) step, grad_g = the norm of G's gradient there.
+    """
+    stats = step_on_device(generator, discriminator, opt_g, opt_d, real, rng, k, d_steps, g_first, g_loss, labels)
+    return dict(zip(STATS, stats.tolist()))  # one read of the device: the program waits here for the step to finish
 
 
 @dataclass
@@ -124,6 +138,7 @@ class TrainConfig:
     snapshot_every: int = 200  # and at steps 0, 10, 20, 50, 100, 200, 500, ... (see `is_timeline_step`)
     n_fixed: int = 64  # images in the fixed-noise grid
     ema: float | None = 0.999  # decay of the averaged generator we sample from; None: sample G itself
+    threads: int | None = None  # CPU threads for this run; None: `choose_threads` decides when the run starts
 
     def validate(self, n_images: int) -> None:
         """Raise a `CourseError` for settings that cannot train."""
@@ -143,6 +158,8 @@ class TrainConfig:
                 raise CourseError(f"{name} must be a positive integer; got {getattr(self, name)!r}.")
         if not 0 <= self.beta1 < 1:
             raise CourseError(f"beta1 must be in [0, 1); got {self.beta1!r}.")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise CourseError(f"threads must be a positive integer or None (automatic); got {self.threads!r}.")
         if self.ema is not None and not 0 < self.ema < 1:
             raise CourseError(f"ema must be a decay in (0, 1), e.g. 0.999, or None; got {self.ema!r}.")
 
@@ -165,6 +182,22 @@ class History:
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, (n, 1, 28, 28) in [-1, 1])
     warnings: list[str] = field(default_factory=list)
     interrupted: bool = False
+    device: str = ""  # where it trained, e.g. "cpu" or "cuda:0"
+    threads: int | None = None  # torch's CPU threads (on the CPU): with the seed, what reproduces the run exactly
+    machine: str | None = None  # the last word on the machine's speed, e.g. another program using the CPU
+
+    def read(self, pending: list, config: TrainConfig) -> None:
+        """Append the steps in `pending`, [(step, seconds, stats (6,) on the device)], reading the device once; empties it."""
+        if not pending:
+            return
+        rows = torch.stack([stats for _, _, stats in pending]).tolist()
+        try:
+            for (step, seconds, _), row in zip(pending, rows):
+                stats = dict(zip(STATS, row))
+                _check_finite(stats, step, config)
+                self.append(step, seconds, stats)
+        finally:
+            pending.clear()
 
     def append(self, step: int, seconds: float, stats: dict[str, float]) -> None:
         self.step.append(step)
@@ -187,6 +220,8 @@ class TrainResult:
     fixed_noise: torch.Tensor
     ema_generator: nn.Module | None = None  # the running average of G's weights (see `update_ema`)
     fixed_labels: torch.Tensor | None = None  # conditional GAN: the digit asked for each fixed-noise image
+    step: int = 0  # steps done: up to date after every step, while `history` is read every READ_EVERY steps
+    seconds: float = 0.0  # training time so far, likewise
 
     @property
     def sampler(self) -> nn.Module:
@@ -204,10 +239,10 @@ def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int
     average does not drag G's random start along.
     """
     rate = 1 - min(decay, (1 + step) / (10 + step))
-    for averaged, current in zip(average.parameters(), generator.parameters()):
-        averaged.lerp_(current, rate)
-    for averaged, current in zip(average.buffers(), generator.buffers()):
-        averaged.copy_(current)
+    torch._foreach_lerp_(list(average.parameters()), list(generator.parameters()), rate)  # all weights in one call
+    buffers = list(average.buffers())
+    if buffers:
+        torch._foreach_copy_(buffers, list(generator.buffers()))
 
 
 @torch.no_grad()
@@ -330,8 +365,9 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
     images: (N, 1, 28, 28) in [-1, 1], shuffled here with `rng`; or a DataLoader of such batches
     (and labels), used as it is. `rng` also draws the noise (None: torch's global generator).
     `callback(result)` is called after each snapshot (see `is_snapshot_step`) and at the end;
-    `on_step(result)`, if given, after every step (keep it cheap). Ctrl-C (or the notebook's stop
-    button) ends the run early, keeping the history, the last snapshot and usable models.
+    `on_step(result)`, if given, after every step (keep it cheap; `result.step` and `result.seconds` are
+    current, while `result.history` is filled every `READ_EVERY` steps and at each snapshot). Ctrl-C (or
+    the notebook's stop button) ends the run early, keeping the history, the last snapshot and usable models.
     A conditional GAN (`config.model.conditional`, notebook 07) also needs `labels` (N,) digits 0-9 with
     a tensor of images; a DataLoader gives its own. Its fixed noise asks for the digits 0-9 in turn.
     """
@@ -344,37 +380,52 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
     fixed_labels = cycling_digits(config.n_fixed, device) if config.model.conditional else None
     average = copy.deepcopy(generator).requires_grad_(False) if config.ema is not None else None
     result = TrainResult(generator, discriminator, History(), config, fixed_noise, average, fixed_labels)
-    result.history.snapshots.append((0, generate(result.sampler, fixed_noise, fixed_labels)))  # before training
     data = images.to(device) if isinstance(images, torch.Tensor) else images
     labels = labels.to(device) if labels is not None else None
-    max_steps, step, start = _budget(config, n_images), 0, time.perf_counter()
-    bar = tqdm(total=max_steps, desc=f"training {config.model.model}", unit="step", disable=not progress)
+    threads_before = torch.get_num_threads()
+    if device.type == "cpu":  # decided once, here, and kept: another count sums in another order (other digits)
+        torch.set_num_threads(config.threads or choose_threads()[0])
+        result.history.threads = torch.get_num_threads()
+    result.history.device = str(device)
+    result.history.snapshots.append((0, generate(result.sampler, fixed_noise, fixed_labels)))  # before training
+    max_steps, step, start, pending = _budget(config, n_images), 0, time.perf_counter(), []
+    speed = SpeedWatch(device)
+    bar = tqdm(total=max_steps, desc=f"training {config.model.model}", unit="step", disable=not progress,
+               mininterval=0.5)  # a calmer bar: fewer display messages from a busy kernel
     try:
         for real, digits in _epochs(data, config, rng, device, labels):
-            stats = train_step(generator, discriminator, opt_g, opt_d, real, rng, config.k, config.d_steps,
-                               config.g_first, config.g_loss, digits)
+            began = time.perf_counter()
+            stats = step_on_device(generator, discriminator, opt_g, opt_d, real, rng, config.k, config.d_steps,
+                                   config.g_first, config.g_loss, digits)
             step += 1
             if average is not None:
                 update_ema(average, generator, config.ema, step)
             elapsed = time.perf_counter() - start
-            _check_finite(stats, step, config)
-            result.history.append(step, elapsed, stats)
+            speed.add(time.perf_counter() - began)
+            pending.append((step, elapsed, stats))  # read from the device every READ_EVERY steps, not every step
+            result.step, result.seconds = step, elapsed
             bar.update(1)
             if on_step is not None:
                 on_step(result)
             done = (max_steps is not None and step >= max_steps) or (config.seconds is not None and elapsed >= config.seconds)
-            if is_snapshot_step(step, config.snapshot_every) or done:
+            snapshot = is_snapshot_step(step, config.snapshot_every) or done
+            if snapshot or step % READ_EVERY == 0:
+                result.history.read(pending, config)
+                result.history.machine = speed.note()
+            if snapshot:
                 _snapshot(result, step, callback, bar)
             if done:
                 return result
     except KeyboardInterrupt:
         result.history.interrupted = True
+        result.history.read(pending, config)
         if step and result.history.snapshots[-1][0] != step:
             _snapshot(result, step, callback, bar)
     finally:
         bar.close()
         generator.train()
         discriminator.train()
+        torch.set_num_threads(threads_before)
     return result
 
 

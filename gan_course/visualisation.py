@@ -190,3 +190,29 @@ def show_nearest(queries: torch.Tensor, neighbours: torch.Tensor, distances, tit
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+SPEED_SETTINGS = ("alone", "beside a busy program", "two at once")
+
+
+def plot_thread_speeds(speed: dict, ax=None, figsize=(10, 5)):
+    """Bars of steps per second from benchmarks/results.json's "speed": for each thread policy (e.g. "automatic",
+    "2 threads"), the course default alone, beside a busy program, and two at once (the slower of the two)."""
+    fig, ax = _axes(ax, figsize)
+    policies = list(speed)
+    if not policies or any(set(SPEED_SETTINGS) - set(speed[p]) for p in policies):
+        raise CourseError(f"speed must map each thread policy to {', '.join(SPEED_SETTINGS)}; got {speed!r:.200}")
+    width = 0.8 / len(policies)
+    for i, policy in enumerate(policies):
+        runs = speed[policy]
+        values = [runs["alone"]["steps_per_s"], runs["beside a busy program"]["steps_per_s"],
+                  min(r["steps_per_s"] for r in runs["two at once"])]
+        threads = runs["alone"]["threads"]
+        label = policy if "thread" in policy else f"{policy}: {threads} thread{'s' * (threads > 1)}"
+        bars = ax.bar([x + i * width for x in range(3)], values, width, label=label)
+        ax.bar_label(bars, fmt="%.0f", fontsize=13)
+    ax.set_xticks([x + width * (len(policies) - 1) / 2 for x in range(3)], SPEED_SETTINGS, fontsize=13)
+    ax.set_ylabel("training steps per second", fontsize=13)
+    ax.set_title("The course default on a 2-core machine", fontsize=15)
+    ax.legend(fontsize=12)
+    return fig

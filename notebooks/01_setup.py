@@ -165,20 +165,46 @@ get_device("tpu")
 # %% [markdown]
 # ## CPU threads
 #
-# On the CPU, torch splits large operations over several threads. `set_threads()` uses one thread per
-# core this process may use, which is fastest; more threads than cores only adds switching. It returns
-# the number now in use (machine-dependent, so not compared):
+# On the CPU, torch can split an operation over several threads. More threads is not always faster. The
+# course's benchmark trained the course's GAN on a 2-core machine alone, beside another busy program, and
+# two at once (two notebooks training), with 2 threads each and with the course's choice
+# (`benchmarks/results.json`, written by `./course.sh benchmark`):
 
-# %% tags=["nbval-ignore-output"]
-set_threads()
+# %%
+import json
+
+from gan_course.visualisation import plot_thread_speeds
+
+with open("../benchmarks/results.json") as f:
+    speed = json.load(f)["speed"]
+fig = plot_thread_speeds(speed)
 
 # %% [markdown]
-# You can also set the number yourself, e.g. to leave a core free for your browser. We set one thread,
-# check, and go back to the default:
+# With 2 threads each, two programs on 2 cores keep taking the cores from each other: beside a busy
+# program the course's GAN fell from 260 to 70 steps per second, and two at once ran at about 107 each.
+# With one thread each, they barely notice each other (215 alone, 211 and 210). The price of one thread
+# on an idle machine: 215 steps per second instead of 260.
+#
+# In a class, two notebooks training at once is normal. So `choose_threads()` takes **half of the cores
+# no other program is busy on**, at least one: 1 on a 2-core Codespace, 2 on a 4-core one. It watches the
+# CPU for a fifth of a second and says why (the answer depends on the machine, so it is not compared):
+
+# %% tags=["nbval-ignore-output"]
+from gan_course.device import choose_threads
+
+choose_threads()
+
+# %% [markdown]
+# `set_threads()` applies that choice and returns the number now in use. `train()` makes the choice
+# once when a run starts and keeps it to the end, and records it in `history.threads`: the same seed and
+# the same thread count give the same digits, while another thread count adds numbers up in another
+# order and gives slightly different ones.
+#
+# To fix the number yourself, pass it (`set_threads(1)`, `TrainConfig(threads=1)`, `--threads 1` on the
+# command line) or set `GAN_COURSE_THREADS=1` before starting Jupyter. We set one thread and check:
 
 # %%
 print("threads after set_threads(1):", set_threads(1))
-_ = set_threads()
 
 # %% [markdown]
 # ## The course's hyper-parameters
@@ -237,7 +263,7 @@ for name, value, why in settings:
 #   generator `rng` for shuffling and noise.
 # - Check it: the same seed gives the same numbers, another seed different ones.
 # - `device = get_device()` picks CUDA, else Apple's GPU, else the CPU; `get_device("cpu")` forces one.
-# - `set_threads()` uses one CPU thread per core.
+# - `set_threads()` takes half the free CPU cores (1 on a 2-core machine); `train()` records its threads.
 # - The hyper-parameters come from `ModelConfig()` and `course_default()`.
 #
 # ## Try this
@@ -245,6 +271,6 @@ for name, value, why in settings:
 # 1. Replace `seed_everything(1)` by `seed_everything(0)` in the proof cell: which booleans change?
 # 2. Call `draw()` twice after one `seed_everything(0)`. Are the two draws the same? Why not?
 # 3. Run `get_device("cuda")`. What does the message say on this machine?
-# 4. Look at `inspect.getsource(set_threads)`: where does it read the number of threads from when you
-#    pass none? Try `GAN_COURSE_THREADS`.
+# 4. Look at `inspect.getsource(choose_threads)`: which settings does it read before it watches the CPU?
+#    Start a second notebook that trains, then run `choose_threads()` here again.
 # 5. `ModelConfig(latent_dim=0)`: what happens, and why is that better than failing later?

@@ -74,7 +74,7 @@ print("device:", device, " digits:", tuple(images.shape))
 #
 # Every run below starts from the same seed, so the same starting weights, batches and noise, and trains
 # for the same number of steps. Steps, not seconds: a slow machine then runs exactly the same experiment
-# as a fast one. A run of the course default takes about 15 s on 2 CPU cores; runs with extra D or G
+# as a fast one. A run of the course default takes about 15 s on one CPU thread; runs with extra D or G
 # steps take longer.
 
 # %%
@@ -278,9 +278,10 @@ print(summary_table(four))
 #
 # So the lectures are right about the saturating loss: against a strong D it starves G. The fix they
 # teach, scoring the fakes against the *real* label, is exactly what makes a strong D harmless here.
-# (How badly it starves G varies from run to run: an earlier run of ours, identical but for the number of
-# CPU threads, which changes the order of the sums, saw G's gradient fall to about 0.01 and no digits at
-# all. GANs are that sensitive.) The samples side by side:
+# (How badly it starves G varies from run to run. Earlier runs of ours, identical but for details that
+# change the order of the sums (the number of CPU threads, the optimizer's implementation), ended anywhere
+# from a gradient of about 0.01 and no digits at all to 0.14 and four kinds of digit. GANs are that
+# sensitive.) The samples side by side:
 
 # %%
 fig = compare_runs([saturating, strong_d_saturating], title="The saturating loss: balanced D and strong D")
@@ -301,9 +302,9 @@ print(summary_table([balanced, g_first]))
 # %% [markdown]
 # With one D step and one G step per round, the two orders are the same alternation shifted by half a
 # step, so a large difference would be surprising. Compare the two rows: D's outputs and G's gradient are
-# almost the same, and the meter's two figures disagree on a winner (an earlier run of ours, summed in
-# another order, had G first a little worse on both). One seed is not enough to call a winner (try
-# exercise 2). Our honest conclusion: at this budget the order does not decide the outcome. The lecture's
+# almost the same. Here the meter has G first a little worse on both figures, while an earlier run of
+# ours, summed in another order, had the two figures disagree on a winner. One seed is not enough to call
+# a winner (try exercise 2). Our honest conclusion: at this budget the order does not decide the outcome. The lecture's
 # order is a convention worth keeping, because it lets G reuse D's fakes, not the key to a good run.
 
 # %% [markdown]
@@ -324,7 +325,7 @@ print(summary_table([balanced_k1, k2, k3]))
 
 # %% [markdown]
 # More G steps push D(G(z)) a little closer to 0.5: G fools this D slightly more often. But the digits
-# get *worse*, not better (the table's *confident* falls, *FD* rises with k), and G's gradient shrinks
+# do not get better: the table's *confident* does not rise with k, *FD* rises, and G's gradient shrinks
 # several times over. In the course default D is already the smaller network; extra G steps tip a
 # balanced game towards G. The tip is for a D that is ahead, which the course default's is not.
 
@@ -375,8 +376,9 @@ fig = compare_runs([balanced, weak_d], title="Balanced against a discriminator t
 
 # %% [markdown]
 # D(x) and D(G(z)) both sit at 0.50: this D cannot tell real from fake, and the library warns. That sounds
-# like G won, but the samples are blobs and the meter reads almost none of them as a digit. A judge who
-# cannot judge teaches nothing.
+# like G won, but the samples are blobs. The meter even reads about a quarter of them as an 8 (classes
+# 1/10): a classifier can be fooled by a round blob. Its FD, far larger than any other run's, is the figure
+# that tells the truth here. A judge who cannot judge teaches nothing.
 
 # %% [markdown]
 # ## 9. Mode collapse on cue
@@ -404,8 +406,8 @@ print("balanced:", balanced.quality.counts)
 fig = compare_runs([collapse, balanced], title="Mode collapse (G's learning rate × 5) and the fix (back to D's)")
 
 # %% [markdown]
-# Look at the bars: most of the fast G's confident samples are 1s, and the *classes* figure drops from 9 to
-# 5. In the grid, many samples are variations of the same stroke. Nothing in the loss curves says "only a
+# Look at the bars: most of the fast G's confident samples are 1s, and the *classes* figure drops from 10
+# to 2. In the grid, many samples are variations of the same stroke. Nothing in the loss curves says "only a
 # few kinds of digit": the meter's class histogram is what catches it.
 
 # %% [markdown]

@@ -101,6 +101,7 @@ def record_minutes(name: str, seconds: float, guide: Path = GUIDE) -> None:
 
 def main(paths: list[str]) -> int:
     os.environ["OMP_NUM_THREADS"] = THREADS  # inherited by every kernel started below
+    os.environ["GAN_COURSE_DEVICE"] = "cpu"  # the stored outputs are CPU numbers, as scripts/test.sh compares them
     # the kernel runs in notebooks/, so a relative data folder given from the repo root must be made absolute
     if os.environ.get("GAN_COURSE_DATA"):
         os.environ["GAN_COURSE_DATA"] = str(Path(os.environ["GAN_COURSE_DATA"]).resolve())

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 PY="${GAN_COURSE_VENV:-.venv}/bin/python"
 # One torch thread in every kernel, as scripts/execute_notebooks.py uses to store the outputs: the same seed and
 # thread count give the same numbers (another thread count sums in another order), and on a 2-core machine one
-# thread is about as fast as two, and far faster than two beside another busy process.
+# thread runs at about 0.8x of two, and far faster than two beside another busy program (benchmarks/).
 export OMP_NUM_THREADS=1
+# The stored outputs are CPU numbers: on a GPU machine the notebooks' get_device("auto") must pick the CPU too.
+export GAN_COURSE_DEVICE=cpu
 exec "$PY" -m pytest tests notebooks --nbval --nbval-current-env \
   --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout 600 "$@"

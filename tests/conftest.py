@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +25,9 @@ from gan_course.data import data_root, load_mnist, normalise  # noqa: E402
 
 
 def pytest_configure(config):
+    # One torch thread for every run the tests start (scripts/test.sh sets OMP_NUM_THREADS=1 too): the automatic
+    # choice would depend on how busy the machine is, and another thread count sums in another order.
+    os.environ.setdefault("GAN_COURSE_THREADS", "1")
     # A relative GAN_COURSE_DATA (CI uses ../shared/data) must keep working in tests that chdir into tmp_path.
     env = os.environ.get("GAN_COURSE_DATA", "").strip()
     if env:
@@ -77,3 +83,13 @@ def restore_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def busy_program():
+    """Another process that keeps one core busy for a few seconds."""
+    program = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 20\nwhile time.time() < end: pass"])
+    time.sleep(0.3)  # let it start spinning
+    yield program
+    program.kill()
+    program.wait()

@@ -49,12 +49,20 @@ def test_train_ends_with_a_one_line_summary(tmp_path, mnist, meter, capsys):
                  "--lr", "1e-3", "--threads", "1", "--device", "cpu"])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
-    assert out[0] == f"Training the mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads), budget: 20 steps"
+    assert out[0] == f"Training the mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads: --threads), budget: 20 steps"
     assert out[-1].startswith("Trained 20 steps in ")
     assert "ms/step); digit meter: confident " in out[-1]
     assert out[-1].endswith(f"wrote {tmp_path}/generator.pt, samples.pt, history.json, grid.png")
-    config = json.loads((tmp_path / "history.json").read_text())["config"]
-    assert (config["batch_size"], config["lr_g"], config["lr_d"]) == (16, 1e-3, 1e-3)
+    saved = json.loads((tmp_path / "history.json").read_text())
+    config = saved["config"]
+    assert (config["batch_size"], config["lr_g"], config["lr_d"], config["threads"]) == (16, 1e-3, 1e-3, 1)
+    assert (saved["history"]["threads"], saved["history"]["device"]) == (1, "cpu")  # seed + threads reproduce it
+
+
+def test_train_without_threads_uses_the_setting_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GAN_COURSE_THREADS", "1")
+    assert main(["train", "--steps", "5", "--out", str(tmp_path), "--samples", "10", "--no-meter"]) == 0
+    assert "(1 threads: set by GAN_COURSE_THREADS)" in capsys.readouterr().out.splitlines()[0]
 
 
 def test_sample_rebuilds_the_generator_and_draws_the_same_digits(trained_run, tmp_path, capsys):
@@ -211,7 +219,7 @@ def test_train_conditional_summary_names_the_kind_and_the_asked_for_share(tmp_pa
     code = main(["train", "--conditional", "--steps", "10", "--out", str(tmp_path), "--samples", "50", "--threads", "1"])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
-    assert out[0] == f"Training the conditional mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads), budget: 10 steps"
+    assert out[0] == f"Training the conditional mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads: --threads), budget: 10 steps"
     assert re.search(r"classes \d+/10, FD [\d.]+, asked-for digit drawn \d+%; ", out[-1]), out[-1]
     assert out[-1].endswith(f"wrote {tmp_path}/generator.pt, samples.pt, labels.pt, history.json, grid.png")
 

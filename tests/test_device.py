@@ -2,10 +2,14 @@
 
 import os
 import re
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
 
+from gan_course import device
 from gan_course.device import available_devices, get_device, set_threads
 from gan_course.errors import CourseError
 
@@ -62,16 +66,73 @@ def test_set_threads_reads_the_environment(restore_threads, monkeypatch):
     assert set_threads() == 1 == torch.get_num_threads()
 
 
-def test_set_threads_defaults_to_the_usable_cores(restore_threads, monkeypatch):
+def test_the_device_setting_replaces_autos_choice(monkeypatch):
+    monkeypatch.setenv("GAN_COURSE_DEVICE", "cpu")
+    assert get_device("auto") == torch.device("cpu")
+    assert get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("GAN_COURSE_DEVICE", "tpu")
+    with pytest.raises(CourseError, match=r"^GAN_COURSE_DEVICE='tpu': Unknown device 'tpu'. Choose one of auto, cpu"):
+        get_device("auto")
+
+
+@pytest.fixture
+def no_setting(monkeypatch):
     monkeypatch.delenv("GAN_COURSE_THREADS", raising=False)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert set_threads() == cores
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+
+@pytest.mark.parametrize("cores, busy, threads", [(2, 0.0, 1), (2, 1.0, 1), (1, 0.0, 1), (4, 0.0, 2), (4, 1.2, 1),
+                                                  (16, 0.0, 8), (16, 15.0, 1)])
+def test_choose_threads_takes_half_the_free_cores(no_setting, monkeypatch, cores, busy, threads):
+    monkeypatch.setattr(device, "cores_available", lambda: cores)
+    monkeypatch.setattr(device.CpuWatch, "others", lambda self: busy)
+    chosen, why = device.choose_threads(watch_s=0)
+    assert chosen == threads
+    assert why == f"half of the {round(cores - busy)} free of {cores} cores"
+
+
+def test_set_threads_without_a_number_uses_the_automatic_choice(no_setting, restore_threads):
+    chosen, _ = device.choose_threads()
+    assert set_threads() == torch.get_num_threads() >= 1
+    assert chosen <= max(1, device.cores_available() // 2)
+
+
+def test_a_thread_setting_wins_over_the_automatic_choice(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("GAN_COURSE_THREADS", raising=False)
+    assert device.choose_threads() == (3, "set by OMP_NUM_THREADS")
+    monkeypatch.setenv("GAN_COURSE_THREADS", "2")
+    assert device.choose_threads() == (2, "set by GAN_COURSE_THREADS")
+
+
+def test_cpu_watch_sees_another_busy_program(busy_program):
+    watch = device.CpuWatch()
+    time.sleep(1.0)
+    assert watch.others() >= 0.5
+
+
+def test_speed_watch_names_the_other_program_and_the_lost_speed(busy_program):
+    speed = device.SpeedWatch("cpu")
+    speed.best = 200.0  # a quiet stretch of this run reached 200 steps/s
+    for _ in range(60):
+        speed.add(0.01)  # now 100 steps/s
+    time.sleep(0.5)
+    note = speed.note()
+    assert re.fullmatch(r"another program is using the CPU \(\d\.\d cores\): 100 steps/s instead of 200", note), note
+    assert speed.note() == note  # too few new steps: the same words
+
+
+def test_speed_watch_is_silent_on_a_gpu():
+    speed = device.SpeedWatch("cuda") if torch.cuda.is_available() else device.SpeedWatch(torch.device("meta"))
+    for _ in range(60):
+        speed.add(0.01)
+    assert speed.note() is None
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_set_threads_rejects_a_bad_environment_value(restore_threads, monkeypatch, value):
     monkeypatch.setenv("GAN_COURSE_THREADS", value)
-    with pytest.raises(CourseError, match=re.escape(f"GAN_COURSE_THREADS must be a positive integer; got {value!r}.")):
+    with pytest.raises(CourseError, match=re.escape(f"GAN_COURSE_THREADS must be a positive integer, e.g. GAN_COURSE_THREADS=1; got {value!r}.")):
         set_threads()
 
 

@@ -64,6 +64,15 @@ def test_dashboard_figure_has_four_panels(digits, meter, capsys):
     assert min(ax.title.get_fontsize() for ax in fig.axes) >= 14
 
 
+def test_dashboard_says_when_another_program_slows_the_run(digits, meter):
+    dashboard = Dashboard(meter, n_meter=100)
+    result = train_and_show(digits[:320], epochs=1, lr=1e-3, progress=False)
+    assert not any("Slow machine" in t.get_text() for t in dashboard.figure(result).texts)
+    result.history.machine = "another program is using the CPU (1.0 cores): 120 steps/s instead of 300"
+    (note,) = [t for t in dashboard.figure(result).texts if "Slow machine" in t.get_text()]
+    assert note.get_text() == "Slow machine: " + result.history.machine and note.get_fontsize() >= 14
+
+
 def widgets_by_description(box):
     found, todo = {}, [box]
     while todo:

@@ -105,7 +105,7 @@ def test_an_unknown_torch_build_stops_before_doing_anything(tmp_path):
 def test_an_unknown_command_lists_the_commands(tmp_path):
     run = course("serve", tmp_path=tmp_path)
     assert (run.returncode, run.stdout) == (2, "")
-    assert run.stderr == "Unknown command 'serve'. Use: ./course.sh lab | train | test | setup\n"
+    assert run.stderr == "Unknown command 'serve'. Use: ./course.sh lab | train | test | benchmark | setup\n"
 
 
 def test_the_set_up_scripts_pass_shellcheck():

@@ -2,11 +2,15 @@
 
 import json
 import math
+import os
+import sys
 import re
 import time
+from pathlib import Path
 
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
 import gan_course.training as training
 from gan_course.data import normalise
@@ -149,6 +153,51 @@ def run(digits, progress=False, callback=None, models=None, seed=0, **settings):
                  callback=callback, models=models)
 
 
+class DeviceReads(TorchFunctionMode):
+    """Records each read of a tensor's values into Python (what makes a program wait for a GPU) made by gan_course."""
+
+    READS = {"tolist", "item", "__float__", "__bool__", "__int__", "__index__", "numpy", "cpu"}
+
+    def __init__(self):
+        super().__init__()
+        self.reads = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        caller = sys._getframe(1).f_code.co_filename
+        if name in self.READS and f"{os.sep}gan_course{os.sep}" in caller:
+            self.reads.append((name, Path(caller).name))
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_training_loop_reads_the_device_only_every_read_every_steps_and_at_snapshots(digits):
+    reads_per_step = []
+    with DeviceReads() as mode:
+        def on_step(result):
+            reads_per_step.append((result.step, len(mode.reads)))
+        result = train(TrainConfig(steps=250, snapshot_every=10**6, ema=0.999), digits, progress=False,
+                       rng=torch.Generator().manual_seed(0), on_step=on_step)
+    before = 0
+    reading_steps = []
+    for step, total in reads_per_step:  # reads after step s's on_step belong to the end of step s
+        if total > before:
+            reading_steps.append(step - 1)
+        before = total
+    if len(mode.reads) > before:
+        reading_steps.append(250)
+    read_steps = [s for s in range(1, 251) if s % training.READ_EVERY == 0 or training.is_snapshot_step(s, 10**6)] + [250]
+    assert set(reading_steps) <= set(read_steps) | {0}, reading_steps
+    assert result.history.step == list(range(1, 251))  # and still every step's numbers are there
+    assert len(mode.reads) <= 3 * len(read_steps) + 5, mode.reads
+
+
+def test_a_run_records_its_device_and_threads_and_notices_a_busy_machine(digits, busy_program):
+    history = run(digits, steps=300, threads=1).history
+    assert (history.device, history.threads) == ("cpu", 1)
+    assert history.machine.startswith("another program is using the CPU ("), history.machine
+    assert {"device": "cpu", "threads": 1}.items() <= history.to_dict().items()
+
+
 def test_history_has_one_entry_per_step(digits):
     history = run(digits, steps=25).history
     assert history.step == list(range(1, 26))
@@ -247,7 +296,7 @@ def test_ctrl_c_in_a_callback_keeps_history_snapshot_and_models(digits):
 
 
 def test_ctrl_c_between_snapshots_takes_a_last_snapshot(digits, monkeypatch):
-    real_step, count = training.train_step, []
+    real_step, count = training.step_on_device, []
 
     def interrupted_step(*args, **kwargs):  # Ctrl-C arrives during the 15th step
         count.append(1)
@@ -255,7 +304,7 @@ def test_ctrl_c_between_snapshots_takes_a_last_snapshot(digits, monkeypatch):
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(training, "train_step", interrupted_step)
+    monkeypatch.setattr(training, "step_on_device", interrupted_step)
     history = run(digits, steps=100).history
     assert history.interrupted and history.step[-1] == 14
     assert [s for s, _ in history.snapshots] == [0, 10, 14]
@@ -368,8 +417,8 @@ def test_ema_must_be_a_decay_between_0_and_1(digits):
 def hand_loop(generator, discriminator, loader, steps, lr, latent_dim=64):
     """The training loop as notebook 05 writes it out (global RNG for the noise), for `steps` steps."""
     criterion = torch.nn.BCEWithLogitsLoss()
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
     _fixed_noise = sample_noise(64, latent_dim)  # train() draws its fixed noise first too
     losses = []
     while len(losses) < steps:

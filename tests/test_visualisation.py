@@ -130,3 +130,17 @@ def test_digit_rows_match_bars_and_nearest_pairs_are_labelled(digits):
     assert figure_png(fig)[:4] == b"\x89PNG"
     with pytest.raises(CourseError, match="need 10 rows of images, a multiple of 10; got 7."):
         show_digit_rows(digits[:7])
+
+
+def test_thread_speeds_are_drawn_as_bars_with_their_values():
+    from gan_course.visualisation import plot_thread_speeds
+
+    run = lambda rate, threads: {"steps_per_s": rate, "threads": threads, "steps": 1000}
+    speed = {"automatic": {"alone": run(210.0, 1), "beside a busy program": run(205.0, 1), "two at once": [run(200.0, 1), run(190.0, 1)]},
+             "2 threads": {"alone": run(260.0, 2), "beside a busy program": run(80.0, 2), "two at once": [run(9.0, 2), run(12.0, 2)]}}
+    fig = plot_thread_speeds(speed)
+    (ax,) = fig.axes
+    assert [round(p.get_height()) for p in ax.patches] == [210, 205, 190, 260, 80, 9]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["automatic: 1 thread", "2 threads"]
+    with pytest.raises(CourseError, match="speed must map each thread policy to alone, beside a busy program, two at once"):
+        plot_thread_speeds({"automatic": {"alone": run(1.0, 1)}})
