@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 
 import torch
 
 from gan_course.errors import CourseError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "results.json"  # written by ./course.sh benchmark
 
 
 def available_devices() -> list[str]:
@@ -159,3 +162,15 @@ def set_threads(n: int | None = None) -> int:
         raise CourseError(f"threads must be a positive integer; got {n!r}.")
     torch.set_num_threads(n)
     return torch.get_num_threads()
+
+
+def measured_speeds(path: Path | str = BENCHMARK) -> dict:
+    """The course default's steps per second alone, beside a busy program and two at once, per thread policy,
+    as the benchmark measured them on this project's machine (`benchmarks/results.json`, key "speed")."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())["speed"]
+    except FileNotFoundError:
+        raise CourseError(f"No benchmark results at {path}: run ./course.sh benchmark to measure this machine.") from None
+    except (KeyError, ValueError):
+        raise CourseError(f"{path} has no speed measurements: run ./course.sh benchmark (without --speed-seconds 0).") from None

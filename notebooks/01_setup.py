@@ -168,16 +168,13 @@ get_device("tpu")
 # On the CPU, torch can split an operation over several threads. More threads is not always faster. The
 # course's benchmark trained the course's GAN on a 2-core machine alone, beside another busy program, and
 # two at once (two notebooks training), with 2 threads each and with the course's choice
-# (`benchmarks/results.json`, written by `./course.sh benchmark`):
+# (`benchmarks/results.json`, written by `./course.sh benchmark`; `measured_speeds()` reads it):
 
 # %%
-import json
-
+from gan_course.device import measured_speeds
 from gan_course.visualisation import plot_thread_speeds
 
-with open("../benchmarks/results.json") as f:
-    speed = json.load(f)["speed"]
-fig = plot_thread_speeds(speed)
+fig = plot_thread_speeds(measured_speeds())
 
 # %% [markdown]
 # With 2 threads each, two programs on 2 cores keep taking the cores from each other: beside a busy

@@ -140,3 +140,14 @@ def test_set_threads_rejects_a_bad_environment_value(restore_threads, monkeypatc
 def test_set_threads_rejects_a_bad_number(restore_threads, n):
     with pytest.raises(CourseError, match=re.escape(f"threads must be a positive integer; got {n!r}.")):
         set_threads(n)
+
+
+def test_measured_speeds_come_from_the_committed_benchmark(tmp_path):
+    speed = device.measured_speeds()
+    assert {"automatic", "2 threads"} <= set(speed)
+    assert speed["automatic"]["alone"]["steps_per_s"] > 0 and speed["automatic"]["alone"]["threads"] >= 1
+    with pytest.raises(CourseError, match=r"^No benchmark results at .*missing.json: run ./course.sh benchmark"):
+        device.measured_speeds(tmp_path / "missing.json")
+    (tmp_path / "quality_only.json").write_text('{"runs": []}')
+    with pytest.raises(CourseError, match=r"has no speed measurements: run ./course.sh benchmark"):
+        device.measured_speeds(tmp_path / "quality_only.json")
