@@ -94,8 +94,9 @@ def run(config: TrainConfig, images, device, marks, models=None, labels=None):
 
 def score(meter, generator, latent_dim, n=1000, conditional=False):
     z = sample_noise(n, latent_dim, torch.Generator().manual_seed(123))
-    digits = cycling_digits(n) if conditional else torch.zeros(n)  # a conditional G is asked for 0-9 in turn
-    fake = torch.cat([generate(generator, chunk, d if conditional else None) for chunk, d in zip(z.split(250), digits.split(250))])
+    chunks = z.split(250)
+    asked = cycling_digits(n).split(250) if conditional else [None] * len(chunks)  # a conditional G: 0-9 in turn
+    fake = torch.cat([generate(generator, chunk, digits) for chunk, digits in zip(chunks, asked)])
     if fake.shape[-1] != 28:
         fake = F.interpolate(fake, size=(28, 28), mode="area")
     return meter.score(fake)

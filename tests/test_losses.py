@@ -104,6 +104,7 @@ def test_optimizers_are_adam_with_the_given_settings():
     assert isinstance(opt_g, torch.optim.Adam)
     assert opt_g.param_groups[0]["lr"] == 1e-3 and opt_d.param_groups[0]["lr"] == 5e-4
     assert opt_d.param_groups[0]["betas"] == (0.5, 0.99)
+    assert opt_g.defaults["fused"] and opt_d.defaults["fused"]  # one pass over all weights (benchmarks/README.md)
 
 
 @pytest.mark.parametrize("lr", [0, -1e-4, float("nan"), 2.0, True, "1e-3"])

@@ -191,11 +191,19 @@ def test_the_training_loop_reads_the_device_only_every_read_every_steps_and_at_s
     assert len(mode.reads) <= 3 * len(read_steps) + 5, mode.reads
 
 
-def test_a_run_records_its_device_and_threads_and_notices_a_busy_machine(digits, busy_program):
+def test_a_run_records_its_device_and_threads_and_notices_a_busy_machine(digits, busy_program, restore_threads):
+    torch.set_num_threads(2)
     history = run(digits, steps=300, threads=1).history
     assert (history.device, history.threads) == ("cpu", 1)
+    assert torch.get_num_threads() == 2  # the caller's thread count is back after the run
     assert history.machine.startswith("another program is using the CPU ("), history.machine
     assert {"device": "cpu", "threads": 1}.items() <= history.to_dict().items()
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2"])
+def test_a_bad_thread_count_is_refused_before_training(digits, threads):
+    with pytest.raises(CourseError, match=re.escape(f"threads must be a positive integer or None (automatic); got {threads!r}.")):
+        run(digits, steps=1, threads=threads)
 
 
 def test_history_has_one_entry_per_step(digits):
