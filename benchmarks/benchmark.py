@@ -3,7 +3,7 @@
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/benchmark.py
 
 Trains, one after the other on the same machine and data (the course's 10,000 digits), each for --seconds:
-  1. the course default (gan_course.training.course_default()),
+  1. the course default (gan_course.training.course_default()), and the same with plain noise (no islands),
   2. the course DCGAN at 28x28 (course_default("dcgan")), for runs of a few minutes,
   3. the MLP GAN as commonly taught (G 100-256-512-1024-784, D 784-512-256-1, Adam 2e-4, beta1 0.5, batch 128),
   4. the PyTorch tutorial DCGAN at 64x64 (nz 100, ngf = ndf = 64, batch 128, Adam 2e-4, beta1 0.5).
@@ -23,6 +23,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--marks", default="15,30,60,120,300", help="checkpoint times in seconds")
-    parser.add_argument("--only", help="comma-separated subset: default,dcgan,conditional,common,tutorial")
+    parser.add_argument("--only", help="comma-separated subset: default,plain,dcgan,conditional,common,tutorial")
     parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--speed-seconds", type=float, default=15.0, help="length of each speed run (0: skip them)")
@@ -235,6 +236,7 @@ def main() -> None:
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
         "default": ("course default", course_default(), images, None),
+        "plain": ("course default, plain noise (no islands)", replace(course_default(), model=ModelConfig("mlp")), images, None),
         "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),
         "conditional": ("course conditional MLP (notebook 07)", course_default(conditional=True), images, "conditional"),
         "common": ("MLP GAN as commonly taught", common, images, None),
@@ -268,6 +270,7 @@ def main() -> None:
         before = json.loads(Path(args.out).read_text())
         new = {run["preset"] for run in results["runs"]}
         results = before | {"runs": [r for r in before["runs"] if r["preset"] not in new] + results["runs"]}
+        results["runs"].sort(key=lambda r: list(plans).index(r["preset"]) if r["preset"] in plans else len(plans))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     plot(results, Path(args.plot))
     print(table(results))

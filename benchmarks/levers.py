@@ -2,7 +2,8 @@
 
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/levers.py --seconds 60 --seeds 0,1,2
 
-Every run trains the course default's MLP GAN (batch 32, Adam 2e-3, beta1 0.5, EMA) for the same wall-clock
+Every run trains the course default's MLP GAN with plain noise (batch 32, Adam 2e-3, beta1 0.5, EMA; the
+islands that the default now has are the levers "10-way code in z, ...") for the same wall-clock
 budget on one torch thread, with one lever changed, and copies the sampled generator at fixed times; afterwards
 the digit meter scores 1,000 samples of each copy. Runs go one after the other, seeds interleaved, so that a
 noisy machine hurts every lever alike. Prints a table of the median and the range over the seeds.
@@ -44,7 +45,50 @@ LEVERS = {  # name: changes from the plain default
     "batch 64 + TTUR + lr decay 500": {"batch": 64, "lr_g": 1e-3, "decay": 500},
     "spectral norm in D": {"spectral": True},
     "batch 64 + lr decay 500": {"batch": 64, "decay": 500},
+    "10-way code in z": {"code": 10},
+    "20-way code in z": {"code": 20},
+    "10-way code in z, scale 3": {"code": 10, "code_scale": 3.0},
+    "10-way code in z, scale 6": {"code": 10, "code_scale": 6.0},
+    "20-way code in z, scale 6": {"code": 20, "code_scale": 6.0},
+    "InfoGAN 10-way code scale 3, lambda 1": {"code": 10, "code_scale": 3.0, "info": 1.0},
+    "InfoGAN 10-way code, lambda 1": {"code": 10, "info": 1.0},
+    "InfoGAN 10-way code, lambda 0.3": {"code": 10, "info": 0.3},
 }
+
+
+def info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lam):
+    """The lecture's step plus InfoGAN's: a head on D's last hidden layer guesses G's code; both learn to make it right."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    body, out = discriminator.net[:-1], discriminator.net[-1]
+    z = sample_noise(len(real), generator.latent_dim, rng)
+    code = z[:, :generator.ways].argmax(1)
+    opt_d.zero_grad(set_to_none=True)
+    fake = generator(z)
+    h_real, h_fake = body(real.flatten(1)), body(fake.detach().flatten(1))
+    real_logits, fake_logits = out(h_real).flatten(), out(h_fake).flatten()
+    loss_d = (bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
+              + lam * torch.nn.functional.cross_entropy(q_head(h_fake), code))
+    loss_d.backward()
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=True)
+    h = body(fake.flatten(1))
+    logits = out(h).flatten()
+    loss_g = bce(logits, torch.ones_like(logits)) + lam * torch.nn.functional.cross_entropy(q_head(h), code)
+    loss_g.backward()
+    opt_g.step()
+
+
+class CodedGenerator(torch.nn.Module):
+    """G fed z whose first `ways` numbers are replaced by a one-hot pick (the largest of them): a discrete code."""
+
+    def __init__(self, generator, ways=10, scale=1.0):
+        super().__init__()
+        self.generator, self.ways, self.scale, self.latent_dim = generator, ways, scale, generator.latent_dim
+
+    def forward(self, z):
+        z = z.flatten(1)
+        code = torch.nn.functional.one_hot(z[:, :self.ways].argmax(1), self.ways).to(z.dtype) * self.scale
+        return self.generator(torch.cat([code, z[:, self.ways:]], 1))
 
 
 class SmallConvD(torch.nn.Module):
@@ -72,6 +116,8 @@ def run(lever: dict, images, seed: int, marks: list[float]):
     config = ModelConfig(lever.get("model", "mlp"), g_hidden=lever.get("g_hidden", (256, 512)),
                          ngf=lever.get("width", 32), ndf=lever.get("width", 32))
     generator, discriminator = build_models(config)
+    if "code" in lever:
+        generator = CodedGenerator(generator, lever["code"], lever.get("code_scale", 1.0))
     if "conv_d" in lever:
         discriminator = SmallConvD(lever["conv_d"])
     if lever.get("spectral"):
@@ -79,6 +125,10 @@ def run(lever: dict, images, seed: int, marks: list[float]):
             if isinstance(module, torch.nn.Linear):
                 torch.nn.utils.parametrizations.spectral_norm(module)
     lr_g, lr_d = lever.get("lr_g", 2e-3), lever.get("lr_d", 2e-3)
+    q_head = None
+    if "info" in lever:
+        q_head = torch.nn.Linear(discriminator.net[-1].in_features, lever["code"])
+        discriminator.q_head = q_head  # registered, so D's optimiser trains it too
     opt_g, opt_d = make_optimizers(generator, discriminator, lr_g, lr_d, (0.5, 0.999))
     average = copy.deepcopy(generator).requires_grad_(False)
     batch, decay, share = lever.get("batch", 32), lever.get("decay"), lever.get("ema_share")
@@ -88,7 +138,10 @@ def run(lever: dict, images, seed: int, marks: list[float]):
             if decay:
                 scale = 1 / math.sqrt(1 + step / decay)
                 opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = lr_g * scale, lr_d * scale
-            train_step(generator, discriminator, opt_g, opt_d, real, rng)
+            if q_head is None:
+                train_step(generator, discriminator, opt_g, opt_d, real, rng)
+            else:
+                info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lever["info"])
             step += 1
             if share is None:
                 update_ema(average, generator, 0.999, step)

@@ -14,6 +14,7 @@ from torch import nn
 from gan_course.errors import CourseError
 
 MODELS = ("mlp", "dcgan")
+ISLAND_HEIGHT = 3.0  # the islands' coordinate: 1 was no better than plain noise in benchmarks/levers.py, 6 no better than 3
 
 
 @dataclass
@@ -27,6 +28,7 @@ class ModelConfig:
     ngf: int = 32  # DCGAN generator feature maps
     ndf: int = 32  # DCGAN discriminator feature maps
     conditional: bool = False  # True: G(z, y) and D(x, y) are told the digit (gan_course.conditional, notebook 07)
+    islands: int = 0  # MLP G only: > 1 turns the noise's first numbers into that many islands (`to_islands`, notebook 05)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -36,17 +38,39 @@ class ModelConfig:
         self.g_hidden, self.d_hidden = tuple(self.g_hidden), tuple(self.d_hidden)
         if any(w < 1 for w in (*self.g_hidden, *self.d_hidden, self.ngf, self.ndf)):
             raise CourseError("layer widths must be positive integers.")
+        if not isinstance(self.islands, int) or self.islands == 1 or not 0 <= self.islands <= self.latent_dim:
+            raise CourseError(f"islands must be 0 (plain noise) or a whole number from 2 to latent_dim "
+                              f"({self.latent_dim}); got {self.islands!r}.")
+        if self.islands and (self.model != "mlp" or self.conditional):
+            raise CourseError("islands are for the unconditional MLP generator only (a conditional G is told its "
+                              "digit instead); set islands=0.")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-class MLPGenerator(nn.Module):
-    """z (B, latent_dim) -> images (B, 1, 28, 28) in [-1, 1]: Linear + BatchNorm + LeakyReLU blocks, Tanh out."""
+def to_islands(z: torch.Tensor, islands: int) -> torch.Tensor:
+    """z (B, latent_dim) ~ N(0, 1) -> a copy whose first `islands` numbers are one-hot: ISLAND_HEIGHT at the
+    largest of them, 0 at the others. The rest of z stays as it is.
 
-    def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (256, 512)):
+    Plain Gaussian noise is one connected cloud, and G maps it smoothly, so between two kinds of digit it
+    must also draw the half-way shapes. Ten separate islands of noise (each picked by one in ten draws, as
+    the largest of ten numbers is equally likely to be any of them) let G keep some kinds of digit apart
+    without drawing what lies between them. No digit labels are involved: G decides what each island draws.
+    """
+    pick = z[:, :islands].argmax(1)
+    return torch.cat([nn.functional.one_hot(pick, islands).to(z.dtype) * ISLAND_HEIGHT, z[:, islands:]], 1)
+
+
+class MLPGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, 1, 28, 28) in [-1, 1]: Linear + BatchNorm + LeakyReLU blocks, Tanh out.
+
+    islands > 1: z goes through `to_islands` first (the course default's G, notebook 05).
+    """
+
+    def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (256, 512), islands: int = 0):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim, self.islands = latent_dim, islands
         layers, width = [], latent_dim
         for i, out in enumerate(hidden):
             layers.append(nn.Linear(width, out))
@@ -61,6 +85,8 @@ class MLPGenerator(nn.Module):
         z = z.flatten(1)  # accept (B, latent_dim) or DCGAN-style (B, latent_dim, 1, 1)
         if z.shape[1] != self.latent_dim:
             raise CourseError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
+        if self.islands:
+            z = to_islands(z, self.islands)
         return self.net(z).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
 
 
@@ -143,7 +169,7 @@ def build_models(config: ModelConfig | None = None, device: torch.device | str =
 
         return build_conditional_models(config, device)
     if config.model == "mlp":
-        generator = MLPGenerator(config.latent_dim, config.g_hidden)
+        generator = MLPGenerator(config.latent_dim, config.g_hidden, config.islands)
         discriminator = MLPDiscriminator(config.d_hidden)
     else:
         generator = DCGANGenerator(config.latent_dim, config.ngf)

@@ -93,7 +93,8 @@ from gan_course import experiments
 print(inspect.getsource(experiments.run_config))
 
 # %% [markdown]
-# The starting point is the course default of notebooks 01 and 05, read from the library:
+# The starting point is the course default of notebooks 01 and 05 (ten islands in its noise), read from
+# the library:
 
 # %%
 from gan_course.experiments import changes, compare_curves, compare_runs, run_config, summary_table, variant
@@ -272,16 +273,16 @@ print(summary_table(four))
 #   balanced D that did not matter much in the end: both runs draw digits of (nearly) every kind;
 # - against the strong D the difference is large: with the saturating loss G typically gets a small
 #   fraction of the gradient the non-saturating loss gives it against the same D (the red curve against
-#   the green one), D is surer of itself, and G ends up drawing only a few kinds of digit (*classes*) with
-#   a far larger FD;
+#   the green one), D is surer of itself, and G ends up drawing fewer kinds of digit (*classes*), fewer of
+#   them confident, with a far larger FD;
 # - the non-saturating loss, the course's, keeps G's gradient up against either discriminator.
 #
 # So the lectures are right about the saturating loss: against a strong D it starves G. The fix they
 # teach, scoring the fakes against the *real* label, is exactly what makes a strong D harmless here.
-# (How badly it starves G varies from run to run. Earlier runs of ours, identical but for details that
-# change the order of the sums (the number of CPU threads, the optimizer's implementation), ended anywhere
-# from a gradient of about 0.01 and no digits at all to 0.14 and four kinds of digit. GANs are that
-# sensitive.) The samples side by side:
+# (How badly it starves G varies from run to run. Earlier runs of ours, with plain noise instead of the
+# default's islands or with details that change the order of the sums (the number of CPU threads, the
+# optimizer's implementation), ended anywhere from a gradient of about 0.01 and no digits at all to 0.14
+# and four kinds of digit. GANs are that sensitive.) The samples side by side:
 
 # %%
 fig = compare_runs([saturating, strong_d_saturating], title="The saturating loss: balanced D and strong D")
@@ -302,8 +303,8 @@ print(summary_table([balanced, g_first]))
 # %% [markdown]
 # With one D step and one G step per round, the two orders are the same alternation shifted by half a
 # step, so a large difference would be surprising. Compare the two rows: D's outputs and G's gradient are
-# almost the same. Here the meter has G first a little worse on both figures, while an earlier run of
-# ours, summed in another order, had the two figures disagree on a winner. One seed is not enough to call
+# almost the same. Here the meter's two figures disagree on a winner: G first has fewer confident samples
+# but a lower FD, while earlier runs of ours had G first a little worse on both. One seed is not enough to call
 # a winner (try exercise 2). Our honest conclusion: at this budget the order does not decide the outcome. The lecture's
 # order is a convention worth keeping, because it lets G reuse D's fakes, not the key to a good run.
 
@@ -325,7 +326,7 @@ print(summary_table([balanced_k1, k2, k3]))
 
 # %% [markdown]
 # More G steps push D(G(z)) a little closer to 0.5: G fools this D slightly more often. But the digits
-# do not get better: the table's *confident* does not rise with k, *FD* rises, and G's gradient shrinks
+# do not get better: the table's *confident* falls with k, *FD* rises, and G's gradient shrinks
 # several times over. In the course default D is already the smaller network; extra G steps tip a
 # balanced game towards G. The tip is for a D that is ahead, which the course default's is not.
 
@@ -335,7 +336,7 @@ fig = compare_runs([k2, k3], title="k = 2 and k = 3 generator steps per discrimi
 # %% [markdown]
 # ## 7. A discriminator that is too sure
 #
-# How sure should D be? In every run so far that drew digits, D(x) stayed between about 0.5 and 0.9. A D
+# How sure should D be? In every run so far that drew digits, D(x) stayed between about 0.5 and 0.95. A D
 # that is *too* sure says D(x) ≈ 1 and D(G(z)) ≈ 0 for hundreds of steps: it wins every round. The cleanest
 # way we found to get there is a generator that breaks down: G's learning rate ten times the course's.
 
@@ -351,10 +352,10 @@ for run in sorted(runs_so_far, key=lambda run: run.d_outputs()[0]):
           f"classes {run.quality.classes}/10")
 
 # %% [markdown]
-# Sorted by D(x): the runs with D(x) up to about 0.86 drew digits of most kinds; the strong D with the
-# saturating loss, surer still, drew only a few kinds; and the run whose D was sure of everything (D(x)
-# close to 1, D(G(z)) close to 0) drew almost none, with the library's health warning (*D(G(z)) has
-# stayed below 0.05*). Note *why* that D was so sure: not because it was strong, but because G fell apart
+# Sorted by D(x): the runs with D(x) up to about 0.83 drew digits of (nearly) every kind; the strong D with
+# the saturating loss, surer still, drew fewer kinds and fewer confident digits; and the run whose D was
+# sure of everything (D(x) close to 1, D(G(z)) close to 0) drew none, with the library's health warning
+# (*D(G(z)) has stayed below 0.05*). Note *why* that D was so sure: not because it was strong, but because G fell apart
 # (its learning rate ten times too high). A sure D is a symptom to look behind, not the illness itself.
 
 # %%
@@ -376,9 +377,9 @@ fig = compare_runs([balanced, weak_d], title="Balanced against a discriminator t
 
 # %% [markdown]
 # D(x) and D(G(z)) both sit at 0.50: this D cannot tell real from fake, and the library warns. That sounds
-# like G won, but the samples are blobs. The meter even reads about a quarter of them as an 8 (classes
-# 1/10): a classifier can be fooled by a round blob. Its FD, far larger than any other run's, is the figure
-# that tells the truth here. A judge who cannot judge teaches nothing.
+# like G won, but the samples are blobs. The meter even reads about a fifth of them as an 8 (classes
+# 1/10): a classifier can be fooled by a round blob. Its FD, more than five times the balanced run's, is
+# the figure that tells the truth here. A judge who cannot judge teaches nothing.
 
 # %% [markdown]
 # ## 9. Mode collapse on cue
@@ -406,8 +407,8 @@ print("balanced:", balanced.quality.counts)
 fig = compare_runs([collapse, balanced], title="Mode collapse (G's learning rate × 5) and the fix (back to D's)")
 
 # %% [markdown]
-# Look at the bars: most of the fast G's confident samples are 1s, and the *classes* figure drops from 10
-# to 2. In the grid, many samples are variations of the same stroke. Nothing in the loss curves says "only a
+# Look at the bars: most of the fast G's confident samples are 1s, and the *classes* figure drops from 8
+# to 3. In the grid, many samples are variations of the same stroke. Nothing in the loss curves says "only a
 # few kinds of digit": the meter's class histogram is what catches it.
 
 # %% [markdown]
@@ -447,7 +448,7 @@ print("fast G covers fewer digits than balanced:", collapse.quality.classes < ba
 # | ‖∇G‖ small while D is sure of itself; few kinds of digit | saturating loss against a strong D | use the non-saturating loss (BCE with the real label) |
 # | D(x) ≈ D(G(z)) ≈ 0.5 *and* samples are not digits | D too weak | bigger D, higher `lr_d`, `k` = 1 |
 # | samples of only a few kinds; meter's *classes* low | mode collapse | `lr_g` back to `lr_d`, lower both |
-# | D(x) 0.5 to 0.9, D(G(z)) below 0.5, level; classes 10/10 | working | train longer |
+# | D(x) 0.5 to 0.9, D(G(z)) below 0.5, level; classes (nearly) 10/10 | working | train longer |
 
 # %% [markdown]
 # ## Recap
@@ -456,7 +457,7 @@ print("fast G covers fewer digits than balanced:", collapse.quality.classes < ba
 #   that differ in one setting only (same seed, same steps: `variant` and `run_config`).
 # - A stronger D (more D steps, a wider D) did not starve G here: with the non-saturating loss G's gradient
 #   grew. The "vanishing gradient" of the textbook is the saturating loss's: against the same strong D it
-#   left G a fraction of the gradient, and G drew only a few kinds of digit.
+#   left G a fraction of the gradient, and G drew fewer kinds of digit.
 # - D first or G first made no clear difference; extra G steps made the default worse.
 # - A D that is sure of everything is a symptom (here of a broken G); a D that is too weak teaches nothing.
 # - Mode collapse shows in the meter's class histogram, not in the losses; bringing G's learning rate back

@@ -29,14 +29,14 @@ def trained_looking(config: ModelConfig):
     return generator
 
 
-@pytest.mark.parametrize("model", ["mlp", "dcgan"])
-def test_save_and_load_give_identical_samples(tmp_path, model):
-    config = ModelConfig(model, latent_dim=16)
+@pytest.mark.parametrize("model, islands", [("mlp", 0), ("mlp", 10), ("dcgan", 0)])
+def test_save_and_load_give_identical_samples(tmp_path, model, islands):
+    config = ModelConfig(model, latent_dim=16, islands=islands)
     generator = trained_looking(config)
     path = save_generator(generator, config, tmp_path / "run" / "generator.pt")
     assert path == tmp_path / "run" / "generator.pt" and path.is_file()
     loaded, loaded_config = load_generator(path, expect_model=model)
-    assert loaded_config == config and not loaded.training
+    assert loaded_config == config and not loaded.training and getattr(loaded, "islands", 0) == islands
     z = sample_noise(32, 16, torch.Generator().manual_seed(0))
     assert torch.equal(generate(loaded, z), generate(generator, z))
 

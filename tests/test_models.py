@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from gan_course.errors import CourseError
-from gan_course.models import ModelConfig, build_models, count_parameters, dcgan_init, sample_noise
+from gan_course.models import ISLAND_HEIGHT, ModelConfig, build_models, count_parameters, dcgan_init, sample_noise, to_islands
+from gan_course.training import course_default
 
 
 @pytest.fixture(params=["mlp", "dcgan"])
@@ -93,6 +94,50 @@ def test_model_config_errors():
         ModelConfig(latent_dim=0)
     with pytest.raises(CourseError, match="layer widths must be positive integers"):
         ModelConfig(g_hidden=(256, 0))
+
+
+@pytest.mark.parametrize("islands", [1, -1, 65, 2.5, "10"])
+def test_islands_must_be_zero_or_a_count_that_fits_the_noise(islands):
+    with pytest.raises(CourseError, match=re.escape(f"islands must be 0 (plain noise) or a whole number from 2 to "
+                                                    f"latent_dim (64); got {islands!r}.")):
+        ModelConfig(islands=islands)
+
+
+@pytest.mark.parametrize("changes", [{"model": "dcgan"}, {"conditional": True}])
+def test_islands_are_refused_where_they_do_not_belong(changes):
+    with pytest.raises(CourseError, match="islands are for the unconditional MLP generator only"):
+        ModelConfig(**changes, islands=10)
+
+
+def test_to_islands_makes_the_first_numbers_one_hot_at_the_largest_and_keeps_the_rest():
+    z = sample_noise(20_000, 64, torch.Generator().manual_seed(0))
+    islanded = to_islands(z, 10)
+    assert islanded.shape == z.shape and torch.equal(islanded[:, 10:], z[:, 10:])
+    head = islanded[:, :10]
+    assert torch.equal(head.argmax(1), z[:, :10].argmax(1))
+    assert set(head.unique().tolist()) == {0.0, ISLAND_HEIGHT} and torch.equal((head > 0).sum(1), torch.ones(20_000, dtype=torch.long))
+    share = (head > 0).float().mean(0)  # each island is picked about one time in ten
+    assert share.min() > 0.09 and share.max() < 0.11
+
+
+def test_a_generator_with_islands_draws_the_same_image_for_every_z_of_one_island_and_rest():
+    torch.manual_seed(0)
+    generator, _ = build_models(ModelConfig(islands=10))
+    plain = build_models(ModelConfig())[0]
+    plain.load_state_dict(generator.state_dict())  # the same weights: islands add none
+    generator.eval(), plain.eval()
+    z = sample_noise(8, 64, torch.Generator().manual_seed(1))
+    moved = z.clone()
+    moved[:, :10] *= 2  # a different point, but the same largest number: the same island
+    assert torch.equal(generator(z), generator(moved))
+    assert not torch.allclose(generator(z), plain(z))
+    assert torch.equal(generator(z), plain(to_islands(z, 10)))
+
+
+def test_the_course_default_has_ten_islands_and_other_presets_none():
+    assert course_default().model.islands == 10
+    assert course_default("dcgan").model.islands == 0 and course_default(conditional=True).model.islands == 0
+    assert ModelConfig().islands == 0
 
 
 def test_model_config_round_trips_through_a_dict():
