@@ -207,9 +207,14 @@ class MNISTDigits(Dataset):
 def load_dataset(root=None, split: str = "auto", transform=None, n: int | None = None) -> MNISTDigits:
     """`MNISTDigits` over `load_mnist(root, split)` (its first `n` digits; all if None), the course's transform by default."""
     images, labels = load_mnist(root, split)
+    _check_count(n)
+    return MNISTDigits(images[:n], labels[:n], transform=transform)
+
+
+def _check_count(n) -> None:
+    """Raise a `CourseError` unless n is None (all digits) or a positive whole number."""
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
         raise CourseError(f"n must be a positive number of digits; got {n!r}.")
-    return MNISTDigits(images[:n], labels[:n], transform=transform)
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
@@ -291,8 +296,5 @@ def training_images(root=None, n: int | None = COURSE_SIZE) -> torch.Tensor:
     student's machine (60,000 downloaded digits) and in CI (the 10,000 offline ones).
     """
     images, _ = load_mnist(root)
-    if n is not None:
-        if not isinstance(n, int) or n < 1:
-            raise CourseError(f"n must be a positive number of digits; got {n!r}.")
-        images = images[:n]
-    return normalise(images)
+    _check_count(n)
+    return normalise(images[:n])

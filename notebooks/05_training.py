@@ -724,10 +724,10 @@ fig = compare_runs([plain_run, island_run], title=f"Plain noise and 10 islands, 
 
 # %% [markdown]
 # Here, after 6,000 steps, the islands lift the confident share from 69% to 77% and lower the FD from 211
-# to 148; the grids show fewer half-formed strokes. The benchmark (`benchmarks/levers.py`, 3 seeds, one
-# thread) found the same at every time it measured: after 60 s of training 81 to 84% confident with the
-# islands against 72 to 74% with plain noise. They do not reach real digits' 97%: within one island G
-# still blends styles, and some islands hold more than one kind of digit.
+# to 148; the grids show fewer half-formed strokes. The benchmark (`benchmarks/README.md`, one thread)
+# found the same on 3 seeds after 30 and 60 s of training: after 60 s, 81 to 84% confident with the
+# islands against 72 to 74% with plain noise; after five minutes, 91% against 81%. They do not reach real
+# digits' 97%: within one island G still blends styles, and some islands hold more than one kind of digit.
 
 # %%
 print("islands: more confident digits:", island_run.quality.confident > plain_run.quality.confident,

@@ -65,6 +65,14 @@ def test_train_without_threads_uses_the_setting_and_says_so(tmp_path, monkeypatc
     assert "(1 threads: set by GAN_COURSE_THREADS)" in capsys.readouterr().out.splitlines()[0]
 
 
+def test_train_beside_a_busy_program_says_so_in_a_note(tmp_path, busy_program, capsys):
+    assert main(["train", "--steps", "300", "--out", str(tmp_path), "--samples", "10", "--no-meter",
+                 "--threads", "1"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith("note: another program is using the CPU ("), notes
+    assert json.loads((tmp_path / "history.json").read_text())["history"]["machine"] == notes[0][len("note: "):]
+
+
 def test_sample_rebuilds_the_generator_and_draws_the_same_digits(trained_run, tmp_path, capsys):
     _, run = trained_run
     code = main(["sample", "--checkpoint", str(run / "generator.pt"), "--out", str(tmp_path), "--samples", "100"])

@@ -369,8 +369,9 @@ def test_training_images_takes_the_first_n_digits_in_minus_one_one(mnist):
     assert images.shape == (500, 1, 28, 28) and images.dtype == torch.float32
     assert torch.equal(images, normalise(mnist[0][:500]))
     assert training_images(n=None).shape == (len(mnist[0]), 1, 28, 28)
-    with pytest.raises(CourseError, match=re.escape("n must be a positive number of digits; got 0.")):
-        training_images(n=0)
+    for bad in (0, True, 2.5):
+        with pytest.raises(CourseError, match=re.escape(f"n must be a positive number of digits; got {bad!r}.")):
+            training_images(n=bad)
 
 
 def test_shuffled_batches_drop_the_last_partial_batch_and_cover_each_image_once():
