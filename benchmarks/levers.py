@@ -57,6 +57,8 @@ LEVERS = {  # name: changes from the plain default
     "islands 10x3 + lr decay 2000": {"code": 10, "code_scale": 3.0, "decay": 2000},
     "islands 10x3 + TTUR G 1e-3": {"code": 10, "code_scale": 3.0, "lr_g": 1e-3},
     "islands 10x3 + EMA 20%": {"code": 10, "code_scale": 3.0, "ema_share": 0.2},
+    "islands 20x3 + batch 64": {"code": 20, "code_scale": 3.0, "batch": 64},
+    "islands 10x3 + batch 64 + InfoGAN": {"code": 10, "code_scale": 3.0, "batch": 64, "info": 1.0},
     "InfoGAN 10-way code, lambda 1": {"code": 10, "info": 1.0},
     "InfoGAN 10-way code, lambda 0.3": {"code": 10, "info": 0.3},
 }

@@ -207,15 +207,15 @@ print("threads after set_threads(1):", set_threads(1))
 # ## The course's hyper-parameters
 #
 # Every later notebook uses the same settings. They live in the library, not in the notebooks:
-# `ModelConfig()` describes the networks and `course_default()` the training run. We print them from
-# there rather than retyping numbers that could drift.
+# `course_default()` describes the training run, and its `.model`, a `ModelConfig`, the networks. We print
+# them from there rather than retyping numbers that could drift.
 
 # %%
 from gan_course.models import ModelConfig
 from gan_course.training import course_default
 
-model_config = ModelConfig()
 train_config = course_default()
+model_config = train_config.model
 model_config
 
 # %% [markdown]
@@ -232,6 +232,7 @@ settings = [
     ("g_hidden", model_config.g_hidden, "widths of the MLP generator's hidden layers"),
     ("d_hidden", model_config.d_hidden, "widths of the MLP discriminator's hidden layers: deliberately smaller"),
     ("ngf / ndf", (model_config.ngf, model_config.ndf), "feature maps of the DCGAN generator / discriminator"),
+    ("islands", model_config.islands, "the noise's first numbers become one of this many islands (notebook 05)"),
     ("channels", 1, "MNIST digits are grey: one channel of 28 x 28 pixels"),
 ]
 for name, value, why in settings:
@@ -261,7 +262,7 @@ for name, value, why in settings:
 # - Check it: the same seed gives the same numbers, another seed different ones.
 # - `device = get_device()` picks CUDA, else Apple's GPU, else the CPU; `get_device("cpu")` forces one.
 # - `set_threads()` takes half the free CPU cores (1 on a 2-core machine); `train()` records its threads.
-# - The hyper-parameters come from `ModelConfig()` and `course_default()`.
+# - The hyper-parameters come from `course_default()` and its `ModelConfig`.
 #
 # ## Try this
 #
