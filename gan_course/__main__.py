@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: the course's)")
     t.add_argument("--batch-size", type=positive_int, default=default.batch_size)
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
+    t.add_argument("--islands", type=int, help=f"islands in the MLP's noise, 0 for plain noise (default "
+                                               f"{default.model.islands}; notebook 05)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--threads", type=positive_int, help="CPU threads (default: GAN_COURSE_THREADS, else half the cores no other program is busy on)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -56,6 +57,8 @@ def train(args: argparse.Namespace) -> int:
         threads, why = (args.threads, "--threads") if args.threads else choose_threads()
     out = Path(args.out)
     config = course_default(args.model, args.conditional)
+    if args.islands is not None:  # checked by ModelConfig before anything is written
+        config.model = replace(config.model, islands=args.islands)
     check_writable(out)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.lr is not None:

@@ -65,6 +65,23 @@ def test_train_without_threads_uses_the_setting_and_says_so(tmp_path, monkeypatc
     assert "(1 threads: set by GAN_COURSE_THREADS)" in capsys.readouterr().out.splitlines()[0]
 
 
+def test_train_records_the_islands_and_islands_0_trains_on_plain_noise(trained_run, tmp_path):
+    assert json.loads((trained_run[1] / "history.json").read_text())["config"]["model"]["islands"] == 10
+    assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", "--islands", "0", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["islands"] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--islands", "1"], "error: islands must be 0 (plain noise) or a whole number from 2 to latent_dim (64); got 1."),
+    (["--model", "dcgan", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
+    (["--conditional", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
+])
+def test_islands_where_they_cannot_be_exit_2_and_write_nothing(tmp_path, capsys, args, message):
+    assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2
+    assert one_error_line(capsys).startswith(message)
+    assert not (tmp_path / "out").exists()
+
+
 def test_train_beside_a_busy_program_says_so_in_a_note(tmp_path, busy_program, capsys):
     assert main(["train", "--steps", "300", "--out", str(tmp_path), "--samples", "10", "--no-meter",
                  "--threads", "1"]) == 0
