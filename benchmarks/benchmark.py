@@ -23,7 +23,6 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from torch import nn
 from gan_course.conditional import cycling_digits
 from gan_course.data import load_mnist, training_images
 from gan_course.device import get_device
+from gan_course.experiments import variant
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import load_meter
 from gan_course.seeding import seed_everything
@@ -236,7 +236,7 @@ def main() -> None:
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
         "default": ("course default", course_default(), images, None),
-        "plain": ("course default, plain noise (no islands)", replace(course_default(), model=ModelConfig("mlp")), images, None),
+        "plain": ("course default, plain noise (no islands)", variant(course_default(), islands=0), images, None),
         "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),
         "conditional": ("course conditional MLP (notebook 07)", course_default(conditional=True), images, "conditional"),
         "common": ("MLP GAN as commonly taught", common, images, None),

@@ -22,7 +22,7 @@ import torch
 
 from gan_course.data import shuffled_batches, training_images
 from gan_course.losses import make_optimizers
-from gan_course.models import ModelConfig, build_models, sample_noise
+from gan_course.models import ModelConfig, build_models, sample_noise, to_islands
 from gan_course.quality import load_meter
 from gan_course.seeding import seed_everything
 from gan_course.training import generate, train_step, update_ema
@@ -87,16 +87,14 @@ def info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lam):
 
 
 class CodedGenerator(torch.nn.Module):
-    """G fed z whose first `ways` numbers are replaced by a one-hot pick (the largest of them): a discrete code."""
+    """G fed `to_islands(z, ways, scale)`: the library's islands with any count and height (the default: 10 and 3)."""
 
     def __init__(self, generator, ways=10, scale=1.0):
         super().__init__()
         self.generator, self.ways, self.scale, self.latent_dim = generator, ways, scale, generator.latent_dim
 
     def forward(self, z):
-        z = z.flatten(1)
-        code = torch.nn.functional.one_hot(z[:, :self.ways].argmax(1), self.ways).to(z.dtype) * self.scale
-        return self.generator(torch.cat([code, z[:, self.ways:]], 1))
+        return self.generator(to_islands(z.flatten(1), self.ways, self.scale))
 
 
 class SmallConvD(torch.nn.Module):

@@ -49,8 +49,8 @@ class ModelConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def to_islands(z: torch.Tensor, islands: int) -> torch.Tensor:
-    """z (B, latent_dim) ~ N(0, 1) -> a copy whose first `islands` numbers are one-hot: ISLAND_HEIGHT at the
+def to_islands(z: torch.Tensor, islands: int, height: float = ISLAND_HEIGHT) -> torch.Tensor:
+    """z (B, latent_dim) ~ N(0, 1) -> a copy whose first `islands` numbers are one-hot: `height` at the
     largest of them, 0 at the others. The rest of z stays as it is.
 
     Plain Gaussian noise is one connected cloud, and G maps it smoothly, so between two kinds of digit it
@@ -59,7 +59,7 @@ def to_islands(z: torch.Tensor, islands: int) -> torch.Tensor:
     without drawing what lies between them. No digit labels are involved: G decides what each island draws.
     """
     pick = z[:, :islands].argmax(1)
-    return torch.cat([nn.functional.one_hot(pick, islands).to(z.dtype) * ISLAND_HEIGHT, z[:, islands:]], 1)
+    return torch.cat([nn.functional.one_hot(pick, islands).to(z.dtype) * height, z[:, islands:]], 1)
 
 
 class MLPGenerator(nn.Module):

@@ -116,6 +116,7 @@ def test_to_islands_makes_the_first_numbers_one_hot_at_the_largest_and_keeps_the
     head = islanded[:, :10]
     assert torch.equal(head.argmax(1), z[:, :10].argmax(1))
     assert set(head.unique().tolist()) == {0.0, ISLAND_HEIGHT} and torch.equal((head > 0).sum(1), torch.ones(20_000, dtype=torch.long))
+    assert torch.equal(to_islands(z, 10, height=1.0)[:, :10], head / ISLAND_HEIGHT)
     share = (head > 0).float().mean(0)  # each island is picked about one time in ten
     assert share.min() > 0.09 and share.max() < 0.11
 
