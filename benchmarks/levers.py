@@ -59,6 +59,16 @@ LEVERS = {  # name: changes from the plain default
     "islands 10x3 + EMA 20%": {"code": 10, "code_scale": 3.0, "ema_share": 0.2},
     "islands 20x3 + batch 64": {"code": 20, "code_scale": 3.0, "batch": 64},
     "islands 10x3 + batch 64 + InfoGAN": {"code": 10, "code_scale": 3.0, "batch": 64, "info": 1.0},
+    "islands 10x3 + batch 32 then 64 at step 3000": {"code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}},
+    "islands 10x3 + batch 32 then 64 at step 1500": {"code": 10, "code_scale": 3.0, "batch_steps": {1500: 64}},
+    "islands 10x3 + batch 32, 64 at 3000, 128 at 12000": {"code": 10, "code_scale": 3.0,
+                                                           "batch_steps": {3000: 64, 12000: 128}},
+    "islands 10x3 + batch 64, lr 3e-3": {"code": 10, "code_scale": 3.0, "batch": 64, "lr_g": 3e-3, "lr_d": 3e-3},
+    "islands 10x3 + one-sided label smoothing 0.9": {"code": 10, "code_scale": 3.0, "smooth": 0.9},
+    "islands 10x3 + instance noise 0.1 over 5000 steps": {"code": 10, "code_scale": 3.0, "inst_noise": (0.1, 5000)},
+    "islands 10x3 + top-k: G learns from D's best half": {"code": 10, "code_scale": 3.0, "topk": 0.5},
+    "islands 10x3 + D 512": {"code": 10, "code_scale": 3.0, "d_hidden": (512,)},
+    "islands 10x3 + minibatch std in D": {"code": 10, "code_scale": 3.0, "mbstd": True},
     "InfoGAN 10-way code, lambda 1": {"code": 10, "info": 1.0},
     "InfoGAN 10-way code, lambda 0.3": {"code": 10, "info": 0.3},
 }
@@ -84,6 +94,45 @@ def info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lam):
     loss_g = bce(logits, torch.ones_like(logits)) + lam * torch.nn.functional.cross_entropy(q_head(h), code)
     loss_g.backward()
     opt_g.step()
+
+
+def lever_step(generator, discriminator, opt_g, opt_d, real, rng, lever, step):
+    """The lecture's step with the issue's D-side levers: one-sided label smoothing (real target < 1),
+    instance noise (N(0, sigma) added to every image D sees, sigma falling to 0), top-k (G's loss over only
+    the fakes D scores highest)."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    sigma, fade = lever.get("inst_noise", (0.0, 1))
+    sigma *= max(0.0, 1 - step / fade)
+    noisy = (lambda x: x + sigma * torch.randn_like(x)) if sigma else (lambda x: x)
+    opt_d.zero_grad(set_to_none=True)
+    fake = generator(sample_noise(len(real), generator.latent_dim, rng))
+    real_logits, fake_logits = discriminator(noisy(real)), discriminator(noisy(fake.detach()))
+    loss_d = (bce(real_logits, torch.full_like(real_logits, lever.get("smooth", 1.0)))
+              + bce(fake_logits, torch.zeros_like(fake_logits)))
+    loss_d.backward()
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=True)
+    logits = discriminator(noisy(fake))
+    if "topk" in lever:
+        logits = logits.topk(max(1, int(len(logits) * lever["topk"]))).values
+    loss_g = bce(logits, torch.ones_like(logits))
+    loss_g.backward()
+    opt_g.step()
+
+
+class MinibatchStdD(torch.nn.Module):
+    """The MLP D with one more feature before its read-out: how much its hidden features vary across the batch
+    (ProGAN's minibatch standard deviation), so D can see a batch of too-similar fakes."""
+
+    def __init__(self, discriminator):
+        super().__init__()
+        self.body, out = discriminator.net[:-1], discriminator.net[-1]
+        self.out = torch.nn.Linear(out.in_features + 1, 1)
+
+    def forward(self, images):
+        h = self.body(images.flatten(1))
+        spread = h.std(0).mean().expand(len(h), 1)
+        return self.out(torch.cat([h, spread], 1)).flatten()
 
 
 class CodedGenerator(torch.nn.Module):
@@ -120,10 +169,13 @@ def ema_decay(step: int, share: float | None) -> float:
 def run(lever: dict, images, seed: int, marks: list[float]):
     rng = seed_everything(seed)
     config = ModelConfig(lever.get("model", "mlp"), g_hidden=lever.get("g_hidden", (256, 512)),
+                         d_hidden=lever.get("d_hidden", (256,)),
                          ngf=lever.get("width", 32), ndf=lever.get("width", 32))
     generator, discriminator = build_models(config)
     if "code" in lever:
         generator = CodedGenerator(generator, lever["code"], lever.get("code_scale", 1.0))
+    if lever.get("mbstd"):
+        discriminator = MinibatchStdD(discriminator)
     if "conv_d" in lever:
         discriminator = SmallConvD(lever["conv_d"])
     if lever.get("spectral"):
@@ -138,13 +190,18 @@ def run(lever: dict, images, seed: int, marks: list[float]):
     opt_g, opt_d = make_optimizers(generator, discriminator, lr_g, lr_d, (0.5, 0.999))
     average = copy.deepcopy(generator).requires_grad_(False)
     batch, decay, share = lever.get("batch", 32), lever.get("decay"), lever.get("ema_share")
+    custom = any(name in lever for name in ("smooth", "inst_noise", "topk"))
     copies, pending, step, start = [], list(marks), 0, time.perf_counter()
     while pending:
+        for when, size in lever.get("batch_steps", {}).items():  # a batch-size schedule, applied per epoch
+            batch = size if step >= when else batch
         for real in shuffled_batches(images, batch, rng):
             if decay:
                 scale = 1 / math.sqrt(1 + step / decay)
                 opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = lr_g * scale, lr_d * scale
-            if q_head is None:
+            if custom:
+                lever_step(generator, discriminator, opt_g, opt_d, real, rng, lever, step)
+            elif q_head is None:
                 train_step(generator, discriminator, opt_g, opt_d, real, rng)
             else:
                 info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lever["info"])
