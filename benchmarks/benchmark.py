@@ -208,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--marks", default="15,30,60,120,300", help="checkpoint times in seconds")
-    parser.add_argument("--only", help="comma-separated subset: default,plain,dcgan,conditional,common,tutorial")
+    parser.add_argument("--only", help="comma-separated subset: default,one batch,plain,dcgan,conditional,common,tutorial")
     parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--speed-seconds", type=float, default=15.0, help="length of each speed run (0: skip them)")
@@ -236,7 +236,9 @@ def main() -> None:
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
         "default": ("course default", course_default(), images, None),
-        "plain": ("course default, plain noise (no islands)", variant(course_default(), islands=0), images, None),
+        "one batch": ("course default, batch 32 throughout", variant(course_default(), double_batch_at=None), images, None),
+        "plain": ("course default, plain noise, batch 32 throughout", variant(course_default(), islands=0, double_batch_at=None),
+                  images, None),
         "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),
         "conditional": ("course conditional MLP (notebook 07)", course_default(conditional=True), images, "conditional"),
         "common": ("MLP GAN as commonly taught", common, images, None),
@@ -270,6 +272,8 @@ def main() -> None:
         before = json.loads(Path(args.out).read_text())
         new = {run["preset"] for run in results["runs"]}
         results = before | {"runs": [r for r in before["runs"] if r["preset"] not in new] + results["runs"]}
+        if results["date"] != date.today().isoformat():  # say which runs are newer
+            results["date"] += f" ({', '.join(sorted(new))}: {date.today().isoformat()})"
         results["runs"].sort(key=lambda r: list(plans).index(r["preset"]) if r["preset"] in plans else len(plans))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     plot(results, Path(args.plot))

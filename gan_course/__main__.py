@@ -23,6 +23,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def step_or_never(text: str) -> int:
+    """A step number, or 0 for never."""
+    if text.strip() == "0":
+        return 0
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a step number, or 0 for never, got {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -53,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     budget.add_argument("--seconds", type=positive_float, help=f"wall-clock training budget (default {default.seconds:g})")
     t.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: the course's)")
     t.add_argument("--batch-size", type=positive_int, default=default.batch_size)
+    t.add_argument("--double-batch-at", type=step_or_never, metavar="STEP",
+                   help=f"double the batch from the first epoch at or after this step, 0 for never (default "
+                        f"{default.double_batch_at} for the MLP; notebook 05)")
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
     t.add_argument("--islands", type=int, help=f"islands in the MLP's noise, 0 for plain noise (default "
                                                f"{default.model.islands}; notebook 05)")

@@ -40,6 +40,7 @@ class Branch:
     warnings: list[tuple[int, str]] = field(default_factory=list)  # (step, message)
     parent: Branch | None = None
     forked_at: int | None = None
+    size: int = 0  # this epoch's batch size (`next_batch`)
 
     @property
     def step(self) -> int:
@@ -69,10 +70,12 @@ class Branch:
         return self.last | {name: float(value) for name, value in stats.items()}
 
     def next_batch(self, images: torch.Tensor) -> torch.Tensor:
-        """The next real batch (B, 1, 28, 28) of `images`: shuffled per epoch with `rng`, last partial batch dropped."""
-        size = self.config.batch_size
+        """The next real batch (B, 1, 28, 28) of `images`: shuffled per epoch with `rng`, last partial batch dropped;
+        B is the batch size of the current epoch (`TrainConfig.batch_size_at`)."""
+        size = self.size
         if self.order is None or self.pos + size > len(images):
             self.order, self.pos = torch.randperm(len(images), generator=self.rng), 0
+            self.size = size = self.config.batch_size_at(self.step)
         self.pos += size
         return images[self.order[self.pos - size:self.pos].to(images.device)]
 
@@ -115,7 +118,7 @@ class Branch:
             "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else None, "rng": self.rng.get_state(),
-            "order": self.order, "pos": self.pos, "config": self.config, "last": self.last})
+            "order": self.order, "pos": self.pos, "size": self.size, "config": self.config, "last": self.last})
         if len(self.checkpoints) > keep:  # drop every second one between the first and the latest
             for dropped in sorted(self.checkpoints)[1:-1:2]:
                 del self.checkpoints[dropped]
@@ -141,7 +144,7 @@ class Branch:
                       history, self.kinds[:step], saved["order"], saved["pos"], dict(saved["last"]),
                       [p for p in self.timeline if p["step"] <= step],
                       {s: c for s, c in self.checkpoints.items() if s <= step},
-                      [c for c in self.lr_changes if c[0] <= step], warnings, self, step)
+                      [c for c in self.lr_changes if c[0] <= step], warnings, self, step, saved["size"])
 
 
 def history_until(history: History, step: int) -> History:

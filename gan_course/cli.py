@@ -59,8 +59,9 @@ def train(args: argparse.Namespace) -> int:
     config = course_default(args.model, args.conditional)
     if args.islands is not None:  # checked by ModelConfig before anything is written
         config.model = replace(config.model, islands=args.islands)
-    check_writable(out)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
+    if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
+        config.double_batch_at = args.double_batch_at or None
     if args.lr is not None:
         config.lr_g = config.lr_d = args.lr
     if args.epochs or args.steps or args.seconds:
@@ -68,6 +69,8 @@ def train(args: argparse.Namespace) -> int:
     rng = seed_everything(args.seed)
     images, labels = load_mnist(args.data)
     images = normalise(images)
+    config.validate(len(images))  # before the output folder is made
+    check_writable(out)
     meter = None if args.no_meter else _meter(args.data)
     kind = f"conditional {config.model.model}" if args.conditional else config.model.model
     print(f"Training the {kind} GAN on {len(images):,} digits on {device}"

@@ -244,6 +244,7 @@ for name, value, why in settings:
 # %%
 settings = [
     ("batch_size", train_config.batch_size, "real digits (and as many fakes) per training step"),
+    ("double_batch_at", train_config.double_batch_at, "from the first epoch after this step, batches twice as big (notebook 05)"),
     ("workers", workers, "DataLoader worker processes: none, the digits are already in memory"),
     ("lr_g / lr_d", (train_config.lr_g, train_config.lr_d), "Adam's learning rate for the generator / discriminator"),
     ("beta1", train_config.beta1, "Adam's momentum: lower than the usual 0.9, as in the DCGAN paper"),
@@ -252,7 +253,7 @@ settings = [
     ("seconds", train_config.seconds, "the training budget: recognisable digits within a minute on 2 CPU cores"),
 ]
 for name, value, why in settings:
-    print(f"{name:>11} = {str(value):<13} {why}")
+    print(f"{name:>15} = {str(value):<13} {why}")
 
 # %% [markdown]
 # ## Recap

@@ -223,9 +223,9 @@ print(f"overall {float(shares.mean()):.1%} drawn as asked; {quality.summary()}")
 # %% [markdown]
 # In this run 96% of the samples were read as the digit asked for (96.5%), 93% or more for every digit
 # (the 5 and the 8 lowest, at 93%), and the meter read 92% of them confidently, against 82% for notebook
-# 05's unconditional GAN after 9,360 steps. The benchmark (`benchmarks/README.md`) says the same over time:
-# 88% after 30 s of training and 91% after 60 s against 79% and 82% for the unconditional default (72% and
-# 75% without its islands). Told
+# 05's unconditional GAN after 6,240 steps. The benchmark (`benchmarks/README.md`) says the same over time:
+# 88% after 30 s of training and 91% after 60 s against 81% and 82% for the unconditional default (72% and
+# 75% with plain noise and one batch size). Told
 # which digit to draw, G draws fewer in-between shapes that belong to no digit. Notebook 05's
 # unconditional generator could not even be asked. A safe margin that holds on any machine:
 

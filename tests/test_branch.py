@@ -1,10 +1,12 @@
 """A console branch: its batches, its history copies and its checkpoints (the forks are tested in test_console.py)."""
 
+from dataclasses import replace
+
 import torch
 
 from gan_course.branch import history_until
 from gan_course.console import TrainingConsole
-from gan_course.training import History
+from gan_course.training import History, TrainConfig
 
 
 def test_next_batch_covers_an_epoch_without_repeats(digits):
@@ -14,6 +16,16 @@ def test_next_batch_covers_an_epoch_without_repeats(digits):
     assert sorted(branch.order.tolist()) == list(range(320))
     assert torch.equal(torch.cat(batches), digits[:320][branch.order])  # every image once, in the shuffled order
     assert branch.pos == 320 and not torch.equal(branch.next_batch(digits[:320]), batches[0])
+
+
+def test_the_console_doubles_the_batch_from_the_first_epoch_after_double_batch_at(digits):
+    console = TrainingConsole(digits[:320], replace(TrainConfig(batch_size=32), double_batch_at=15))
+    console.run(steps=20, wait=True)  # epochs 1 and 2: 10 batches of 32 each
+    assert console.branch.size == 32 and console.branch.pos == 320
+    console.run(steps=1, wait=True)  # epoch 3 starts at step 20
+    assert console.branch.size == 64 and console.branch.pos == 64
+    fork = console.branch.fork(20, "again")
+    assert fork.size == 32 and fork.next_batch(digits[:320]).shape == (64, 1, 28, 28)
 
 
 def test_history_until_copies_rows_and_snapshots_up_to_a_step():

@@ -71,12 +71,19 @@ def test_train_records_the_islands_and_islands_0_trains_on_plain_noise(trained_r
     assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["islands"] == 0
 
 
+def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp_path):
+    assert json.loads((trained_run[1] / "history.json").read_text())["config"]["double_batch_at"] == 3000
+    assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", "--double-batch-at", "0", "--out",
+                 str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["double_batch_at"] is None
+
+
 @pytest.mark.parametrize("args, message", [
     (["--islands", "1"], "error: islands must be 0 (plain noise) or a whole number from 2 to latent_dim (64); got 1."),
     (["--model", "dcgan", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
     (["--conditional", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
 ])
-def test_islands_where_they_cannot_be_exit_2_and_write_nothing(tmp_path, capsys, args, message):
+def test_settings_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2
     assert one_error_line(capsys).startswith(message)
     assert not (tmp_path / "out").exists()
@@ -140,6 +147,8 @@ def one_error_line(capsys) -> str:
     (["--epochs", "0"], "argument --epochs: must be a positive number, got '0'"),
     (["--steps", "0"], "argument --steps: must be at least 1, got '0'"),
     (["--model", "gan"], "argument --model: invalid choice: 'gan'"),
+    (["--double-batch-at", "-1"], "argument --double-batch-at: must be a step number, or 0 for never, got '-1'"),
+    (["--double-batch-at", "soon"], "argument --double-batch-at: must be a step number, or 0 for never, got 'soon'"),
     (["--steps", "5", "--epochs", "1"], "argument --epochs: not allowed with argument --steps"),
 ])
 def test_bad_arguments_exit_2_with_a_usage_message(tmp_path, capsys, args, message):
@@ -186,6 +195,16 @@ def test_batch_larger_than_the_data(tmp_path, mnist, capsys):
     assert one_error_line(capsys) == \
         f"error: batch size {batch} is larger than the data ({n} images). Use --batch-size 64 or less."
     assert not (tmp_path / "out" / "generator.pt").exists()
+
+
+def test_a_batch_that_would_double_past_the_data_exits_2_before_the_output_folder_is_made(tmp_path, mnist, capsys):
+    n = len(mnist[0])
+    assert main(train_args(tmp_path, "--batch-size", str(n // 2 + 1))) == 2
+    assert one_error_line(capsys) == (f"error: the batch doubles to {2 * (n // 2 + 1)} at step 3000, more than the data "
+                                      f"({n} images). Use a batch size of at most {n // 2}, or never double it "
+                                      f"(double_batch_at=None; --double-batch-at 0 on the command line).")
+    assert not (tmp_path / "out").exists()
+    assert main(train_args(tmp_path, "--batch-size", str(n // 2 + 1), "--double-batch-at", "0")) == 0
 
 
 def test_unwritable_output_folder_fails_before_training(tmp_path, capsys):

@@ -381,6 +381,68 @@ def test_course_default_configs_are_valid():
         course_default("gan")
 
 
+def test_the_mlp_default_doubles_its_batch_after_3000_steps_and_the_others_keep_theirs():
+    assert course_default().double_batch_at == 3000
+    assert course_default("dcgan").double_batch_at is None and course_default(conditional=True).double_batch_at is None
+    config = TrainConfig(batch_size=32, double_batch_at=3000)
+    assert [config.batch_size_at(s) for s in (0, 2999, 3000, 10**6)] == [32, 32, 64, 64]
+    assert TrainConfig(batch_size=32).batch_size_at(10**6) == 32
+
+
+def test_steps_for_epochs_counts_each_epoch_at_its_own_batch_size():
+    config = TrainConfig(batch_size=32, double_batch_at=20)
+    # 320 images: epochs of 10 steps at 32 until one starts at step 20 or later, then 5 steps at 64
+    assert [training.steps_for_epochs(config, 320, e) for e in (1, 2, 3, 4, 2.5, 3.6)] == [10, 20, 25, 30, 22, 28]
+    assert training.steps_for_epochs(TrainConfig(batch_size=32), 320, 2.5) == 25
+    assert training.steps_for_epochs(config, 10_000, 1e9) == 156 * (10**9 - 1) + 312  # no loop over a billion epochs
+
+
+class BatchSizes(torch.nn.Module):
+    """Wraps D and records the size of every batch it sees."""
+
+    def __init__(self, discriminator):
+        super().__init__()
+        self.discriminator, self.sizes = discriminator, []
+
+    def forward(self, images, *labels):
+        self.sizes.append(len(images))
+        return self.discriminator(images, *labels)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_train_doubles_the_batch_from_the_first_epoch_after_double_batch_at(digits, mnist, conditional):
+    generator, discriminator = build_models(ModelConfig(latent_dim=8, conditional=conditional))
+    recorder = BatchSizes(discriminator)
+    config = TrainConfig(model=ModelConfig(latent_dim=8, conditional=conditional), batch_size=32, double_batch_at=15,
+                         epochs=3, snapshot_every=10)
+    labels = mnist[1][:320] if conditional else None
+    history = train(config, digits[:320], models=(generator, recorder), progress=False, labels=labels).history
+    real_sizes = recorder.sizes[::3]  # D sees real, fake (for D's step) and fake (for G's step) each step
+    assert len(history.step) == 25 and real_sizes == [32] * 20 + [64] * 5  # epochs 1, 2 at 32; epoch 3 starts at step 20
+
+
+def test_double_batch_at_is_checked(digits):
+    for bad in (0, -5, 2.5, True, "3000"):
+        with pytest.raises(CourseError, match=re.escape(f"double_batch_at must be a step number (a positive integer) "
+                                                        f"or None (one batch size throughout); got {bad!r}.")):
+            TrainConfig(steps=1, double_batch_at=bad).validate(100)
+    with pytest.raises(CourseError, match=re.escape("the batch doubles to 128 at step 3000, more than the data (100 "
+                                                    "images). Use a batch size of at most 50, or never double it (double_batch_at=None")):
+        TrainConfig(steps=1, double_batch_at=3000).validate(100)
+
+
+def test_a_dataloader_cannot_double_its_batch_but_may_stop_before(mnist):
+    from gan_course.data import MNISTDigits, make_loader
+
+    loader = make_loader(MNISTDigits(mnist[0][:320], mnist[1][:320]), 32)
+    for budget in ({"seconds": 5.0}, {"steps": 11}, {"epochs": 2}):
+        with pytest.raises(CourseError, match=re.escape("this run would double its batch at step 10, but a DataLoader's "
+                                                        "batches keep one size. Pass the images as a tensor")):
+            train(TrainConfig(batch_size=32, double_batch_at=10, **budget), loader, progress=False)
+    result = train(TrainConfig(batch_size=32, double_batch_at=10, steps=10), loader, progress=False)
+    assert len(result.history.step) == 10
+
+
 def test_dcgan_trains_a_few_steps(digits):
     result = train(TrainConfig(model=ModelConfig("dcgan", ngf=8, ndf=8), steps=3, snapshot_every=2), digits,
                    rng=torch.Generator().manual_seed(0), progress=False)
