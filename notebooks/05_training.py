@@ -746,7 +746,7 @@ print("islands: more confident digits:", island_run.quality.confident > plain_ru
 # smaller the batch, the noisier the estimate. Early on G is far from any digit and a rough direction is
 # enough: many cheap steps win. Later its mistakes are small (a stroke too thick, a loop not closed), and
 # the noise of an estimate from 32 digits hides them; 64 digits halve the estimate's variance, for about
-# 1.3 times the time per step. (Smith and others, *Don't decay the learning rate, increase the batch
+# 1.3 times the time per step (measured below). (Smith and others, *Don't decay the learning rate, increase the batch
 # size*, 2018, make the same trade in ordinary training.)
 
 # %%
@@ -767,18 +767,21 @@ doubled_run = replace(island_run, name="32, then 64 from step 3,000")
 # %% tags=["nbval-ignore-output"]
 for run in (one_batch_run, doubled_run):
     print(f"{run.summary()}  ({run.result.history.seconds[-1]:.0f} s)")
+seconds = doubled_run.result.history.seconds  # elapsed seconds after each step
+print(f"ms per step: {1000 * seconds[2999] / 3000:.1f} on 32 digits, {1000 * (seconds[-1] - seconds[2999]) / 3000:.1f} on 64")
 
 # %%
 fig = compare_runs([one_batch_run, doubled_run], title="One batch size, and bigger batches later, in about the same time")
 
 # %% [markdown]
-# In this run the two are level after 33 seconds each: 82% confident with 32 digits throughout, 81% with
-# the doubling, whose FD is a little lower (119 against 124); the grids look alike. On one seed and half a
-# minute, that difference is smaller than what another seed changes. The benchmark (`benchmarks/README.md`,
-# one thread) measured it on 3 seeds: after 30 s of training, 82 to 84% confident with the doubling against
-# 78 to 82% without; after 60 s, 84 to 87% against 80 to 85%, with a lower FD on every seed (60 to 64
-# against 67 to 105). After five minutes the two end level (89 to 92% confident on 3 seeds). So the
-# doubling pays in the first minute or two of a run, and a half-minute run like this one shows little of it.
+# In this run the two are level after about half a minute each: 82% confident with 32 digits throughout, 81%
+# with the doubling, whose FD is a little lower (119 against 124); the grids look alike. On one seed and
+# half a minute, that difference is smaller than what another seed changes. The benchmark
+# (`benchmarks/README.md`, one thread) measured it on 3 seeds: after 30 s of training, 82 to 84% confident
+# with the doubling against 78 to 82% without; after 60 s, 84 to 87% against 80 to 85%, with a lower FD on
+# every seed (60 to 64 against 67 to 105). After five minutes the two end level (89 to 92% confident on 3
+# seeds). So the doubling pays in the first minute or two of a run, and a half-minute run like this one
+# shows little of it.
 
 # %%
 print("bigger batches later: more confident digits:", doubled_run.quality.confident > one_batch_run.quality.confident,
