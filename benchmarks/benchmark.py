@@ -208,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--marks", default="15,30,60,120,300", help="checkpoint times in seconds")
-    parser.add_argument("--only", help="comma-separated subset: default,one batch,plain,dcgan,conditional,common,tutorial")
+    parser.add_argument("--only", help="comma-separated subset: default,one-batch,plain,dcgan,conditional,common,tutorial")
     parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--speed-seconds", type=float, default=15.0, help="length of each speed run (0: skip them)")
@@ -236,7 +236,7 @@ def main() -> None:
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
         "default": ("course default", course_default(), images, None),
-        "one batch": ("course default, batch 32 throughout", variant(course_default(), double_batch_at=None), images, None),
+        "one-batch": ("course default, batch 32 throughout", variant(course_default(), double_batch_at=None), images, None),
         "plain": ("course default, plain noise, batch 32 throughout", variant(course_default(), islands=0, double_batch_at=None),
                   images, None),
         "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),

@@ -57,7 +57,8 @@ class Branch:
         """
         c = self.config
         if kind == "G":
-            stats = generator_step(self.generator, self.discriminator, self.opt_g, c.batch_size, self.rng, loss=c.g_loss)
+            n = self.size or c.batch_size_at(self.step)  # as many fakes as this epoch's real batches
+            stats = generator_step(self.generator, self.discriminator, self.opt_g, n, self.rng, loss=c.g_loss)
             stats["d_g_z1"] = stats["d_g_z2"]  # D is unchanged: G's view of D is D's view before a D step
         elif kind == "D":
             fake, stats = discriminator_step(self.generator, self.discriminator, self.opt_d, self.next_batch(images), self.rng)

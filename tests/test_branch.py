@@ -24,6 +24,10 @@ def test_the_console_doubles_the_batch_from_the_first_epoch_after_double_batch_a
     assert console.branch.size == 32 and console.branch.pos == 320
     console.run(steps=1, wait=True)  # epoch 3 starts at step 20
     assert console.branch.size == 64 and console.branch.pos == 64
+    sizes = []
+    console.branch.generator.register_forward_hook(lambda module, inputs, output: sizes.append(len(output)))
+    console.step_g()  # a lone G step draws as many fakes as the epoch's real batches
+    assert sizes == [64]
     fork = console.branch.fork(20, "again")
     assert fork.size == 32 and fork.next_batch(digits[:320]).shape == (64, 1, 28, 28)
 

@@ -421,7 +421,7 @@ def test_train_doubles_the_batch_from_the_first_epoch_after_double_batch_at(digi
     assert len(history.step) == 25 and real_sizes == [32] * 20 + [64] * 5  # epochs 1, 2 at 32; epoch 3 starts at step 20
 
 
-def test_double_batch_at_is_checked(digits):
+def test_double_batch_at_is_checked():
     for bad in (0, -5, 2.5, True, "3000"):
         with pytest.raises(CourseError, match=re.escape(f"double_batch_at must be a step number (a positive integer) "
                                                         f"or None (one batch size throughout); got {bad!r}.")):
