@@ -37,7 +37,7 @@ from gan_course.experiments import variant
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import load_meter
 from gan_course.seeding import seed_everything
-from gan_course.training import TrainConfig, course_default, generate, train
+from gan_course.training import TrainConfig, course_default, generate, remeasure_batchnorm, train
 from gan_course.visualisation import save_grid
 
 HERE = Path(__file__).resolve().parent
@@ -90,6 +90,9 @@ def run(config: TrainConfig, images, device, marks, models=None, labels=None):
                    labels=labels)
     while pending:  # the last step can end a hair before the budget's mark
         copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
+    if result.ema_generator is not None:  # as train() does at its snapshots and at the end, outside the budget here
+        for _, _, generator in copies:
+            remeasure_batchnorm(generator)
     return result.history, copies
 
 
@@ -272,8 +275,11 @@ def main() -> None:
         before = json.loads(Path(args.out).read_text())
         new = {run["preset"] for run in results["runs"]}
         results = before | {"runs": [r for r in before["runs"] if r["preset"] not in new] + results["runs"]}
-        if results["date"] != date.today().isoformat():  # say which runs are newer
-            results["date"] += f" ({', '.join(sorted(new))}: {date.today().isoformat()})"
+        first, today = results["date"].split(" (")[0], date.today().isoformat()  # the first full run's date
+        if first != today:  # and which runs are newer, with their dates
+            newer = {k: d for k, d in results.get("newer", {}).items() if k not in new} | dict.fromkeys(new, today)
+            days = {d: ", ".join(sorted(k for k in newer if newer[k] == d)) for d in sorted(set(newer.values()))}
+            results |= {"newer": newer, "date": f"{first} ({'; '.join(f'{ks}: {d}' for d, ks in days.items())})"}
         results["runs"].sort(key=lambda r: list(plans).index(r["preset"]) if r["preset"] in plans else len(plans))
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     plot(results, Path(args.plot))

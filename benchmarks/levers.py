@@ -25,7 +25,7 @@ from gan_course.losses import make_optimizers
 from gan_course.models import ModelConfig, build_models, sample_noise, to_islands
 from gan_course.quality import load_meter
 from gan_course.seeding import seed_everything
-from gan_course.training import generate, train_step, update_ema
+from gan_course.training import generate, remeasure_batchnorm, train_step, update_ema
 
 LEVERS = {  # name: changes from the plain default
     "plain": {},
@@ -69,6 +69,32 @@ LEVERS = {  # name: changes from the plain default
     "islands 10x3 + top-k: G learns from D's best half": {"code": 10, "code_scale": 3.0, "topk": 0.5},
     "islands 10x3 + D 512": {"code": 10, "code_scale": 3.0, "d_hidden": (512,)},
     "islands 10x3 + minibatch std in D": {"code": 10, "code_scale": 3.0, "mbstd": True},
+    "islands 10x3 + batch 32 then 64 + translate 2 px (DiffAugment)": {"code": 10, "code_scale": 3.0,
+                                                                        "batch_steps": {3000: 64}, "shift": 2},
+    "islands 10x3 + batch 32 then 64 + translate 1 px (DiffAugment)": {"code": 10, "code_scale": 3.0,
+                                                                        "batch_steps": {3000: 64}, "shift": 1},
+    "islands 10x3 + batch 32 then 64 + Adam beta2 0.99": {"code": 10, "code_scale": 3.0,
+                                                           "batch_steps": {3000: 64}, "betas": (0.5, 0.99)},
+    "islands 10x3 + batch 32 then 64 + Adam betas 0, 0.99": {"code": 10, "code_scale": 3.0,
+                                                              "batch_steps": {3000: 64}, "betas": (0.0, 0.99)},
+    "islands 10x3 + batch 32 then 64 + D dropout 0.3": {"code": 10, "code_scale": 3.0,
+                                                         "batch_steps": {3000: 64}, "d_dropout": 0.3},
+    "islands 10x3 + batch 32 then 64 + EMA 0.9995": {"code": 10, "code_scale": 3.0,
+                                                      "batch_steps": {3000: 64}, "ema": 0.9995},
+    "islands 10x3 + batch 32 then 64 + EMA 0.998": {"code": 10, "code_scale": 3.0,
+                                                     "batch_steps": {3000: 64}, "ema": 0.998},
+    "islands 10x3 + batch 32 then 64 + InfoGAN": {"code": 10, "code_scale": 3.0, "batch_steps": {3000: 64},
+                                                   "info": 1.0},
+    "islands 10x3 + batch 32 then 64 + D at 1e-3": {"code": 10, "code_scale": 3.0, "batch_steps": {3000: 64},
+                                                     "lr_d": 1e-3},
+    "islands 10x3 + batch 32 then 64 + lr to 0.1x from step 15000 to 45000": {
+        "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}, "late_decay": (15000, 45000, 0.1)},
+    "islands 10x3 + batch 32 then 64 + lr to 0.25x from step 10000 to 30000": {
+        "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}, "late_decay": (10000, 30000, 0.25)},
+    "islands 10x3 + batch 32, 64 at 3000, 128 at 12000 + D 512": {
+        "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64, 12000: 128}, "d_hidden": (512,)},
+    "islands 10x3 + batch 32 then 64 + G 256-512-1024 + D 512": {
+        "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}, "g_hidden": (256, 512, 1024), "d_hidden": (512,)},
     "InfoGAN 10-way code, lambda 1": {"code": 10, "info": 1.0},
     "InfoGAN 10-way code, lambda 0.3": {"code": 10, "info": 0.3},
 }
@@ -96,14 +122,29 @@ def info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lam):
     opt_g.step()
 
 
+def translate(images, pixels, rng):
+    """DiffAugment's translation: each image moved by up to `pixels` in x and y, the gap filled with background
+    (-1); differentiable, so G's step sees D through the same augmentation."""
+    b, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (pixels,) * 4, value=-1.0)
+    dy = torch.randint(0, 2 * pixels + 1, (b, 1, 1), generator=rng)
+    dx = torch.randint(0, 2 * pixels + 1, (b, 1, 1), generator=rng)
+    rows = (torch.arange(h).view(1, h, 1) + dy).expand(b, h, w)
+    cols = (torch.arange(w).view(1, 1, w) + dx).expand(b, h, w)
+    return padded[torch.arange(b).view(b, 1, 1), 0, rows, cols].unsqueeze(1)
+
+
 def lever_step(generator, discriminator, opt_g, opt_d, real, rng, lever, step):
     """The lecture's step with the issue's D-side levers: one-sided label smoothing (real target < 1),
     instance noise (N(0, sigma) added to every image D sees, sigma falling to 0), top-k (G's loss over only
-    the fakes D scores highest)."""
+    the fakes D scores highest), DiffAugment's translation of every image D sees."""
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     sigma, fade = lever.get("inst_noise", (0.0, 1))
     sigma *= max(0.0, 1 - step / fade)
-    noisy = (lambda x: x + sigma * torch.randn_like(x)) if sigma else (lambda x: x)
+    if "shift" in lever:
+        noisy = lambda x: translate(x, lever["shift"], rng)  # noqa: E731
+    else:
+        noisy = (lambda x: x + sigma * torch.randn_like(x)) if sigma else (lambda x: x)
     opt_d.zero_grad(set_to_none=True)
     fake = generator(sample_noise(len(real), generator.latent_dim, rng))
     real_logits, fake_logits = discriminator(noisy(real)), discriminator(noisy(fake.detach()))
@@ -174,6 +215,13 @@ def run(lever: dict, images, seed: int, marks: list[float]):
     generator, discriminator = build_models(config)
     if "code" in lever:
         generator = CodedGenerator(generator, lever["code"], lever.get("code_scale", 1.0))
+    if "d_dropout" in lever:  # dropout after each hidden layer of D
+        layers = []
+        for layer in discriminator.net:
+            layers.append(layer)
+            if isinstance(layer, torch.nn.LeakyReLU):
+                layers.append(torch.nn.Dropout(lever["d_dropout"]))
+        discriminator.net = torch.nn.Sequential(*layers)
     if lever.get("mbstd"):
         discriminator = MinibatchStdD(discriminator)
     if "conv_d" in lever:
@@ -187,10 +235,10 @@ def run(lever: dict, images, seed: int, marks: list[float]):
     if "info" in lever:
         q_head = torch.nn.Linear(discriminator.net[-1].in_features, lever["code"])
         discriminator.q_head = q_head  # registered, so D's optimiser trains it too
-    opt_g, opt_d = make_optimizers(generator, discriminator, lr_g, lr_d, (0.5, 0.999))
+    opt_g, opt_d = make_optimizers(generator, discriminator, lr_g, lr_d, lever.get("betas", (0.5, 0.999)))
     average = copy.deepcopy(generator).requires_grad_(False)
     batch, decay, share = lever.get("batch", 32), lever.get("decay"), lever.get("ema_share")
-    custom = any(name in lever for name in ("smooth", "inst_noise", "topk"))
+    custom = any(name in lever for name in ("smooth", "inst_noise", "topk", "shift"))
     copies, pending, step, start = [], list(marks), 0, time.perf_counter()
     while pending:
         for when, size in lever.get("batch_steps", {}).items():  # a batch-size schedule, applied per epoch
@@ -198,6 +246,10 @@ def run(lever: dict, images, seed: int, marks: list[float]):
         for real in shuffled_batches(images, batch, rng):
             if decay:
                 scale = 1 / math.sqrt(1 + step / decay)
+                opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = lr_g * scale, lr_d * scale
+            if "late_decay" in lever:  # lr falls linearly from `first` to `last` step, down to `floor` times
+                first, last, floor = lever["late_decay"]
+                scale = 1 - (1 - floor) * min(1.0, max(0.0, (step - first) / (last - first)))
                 opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = lr_g * scale, lr_d * scale
             if custom:
                 lever_step(generator, discriminator, opt_g, opt_d, real, rng, lever, step)
@@ -207,12 +259,12 @@ def run(lever: dict, images, seed: int, marks: list[float]):
                 info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lever["info"])
             step += 1
             if share is None:
-                update_ema(average, generator, 0.999, step)
+                update_ema(average, generator, lever.get("ema", 0.999), step)
             else:
                 update_ema(average, generator, ema_decay(step, share), step)
             elapsed = time.perf_counter() - start
             while pending and elapsed >= pending[0]:
-                copies.append((pending.pop(0), step, copy.deepcopy(average)))
+                copies.append((pending.pop(0), step, copy.deepcopy(average), copy.deepcopy(discriminator)))
             if not pending:
                 break
     return copies
@@ -225,20 +277,40 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--only", help="lever names separated by semicolons")
     parser.add_argument("--json", help="write all readings here")
+    parser.add_argument("--standing", action="store_true",
+                        help="also score the average with its BatchNorm statistics re-measured (remeasure_batchnorm)")
+    parser.add_argument("--filter", type=float, help="also score D-filtered samples: the share of fakes D keeps")
     args = parser.parse_args()
     torch.set_num_threads(1)
     images, meter = training_images(), load_meter(verbose=True)
     marks = [float(m) for m in args.marks.split(",") if float(m) < args.seconds] + [args.seconds]
     names = args.only.split(";") if args.only else list(LEVERS)
     z = sample_noise(1000, 64, torch.Generator().manual_seed(123))
+    wide = sample_noise(10000, 64, torch.Generator().manual_seed(321))
     readings = {name: [] for name in names}
     for seed in (int(s) for s in args.seeds.split(",")):
         for name in names:
             copies = run(LEVERS[name], images, seed, marks)
-            scores = [(t, s, meter.score(generate(g, z))) for t, s, g in copies]
+            scores = [(t, s, meter.score(generate(g, z))) for t, s, g, _ in copies]
             readings[name].append(scores)
             print(f"seed {seed} {name}: " + ", ".join(f"{t:g}s/{s}: {q.confident:.0%} {q.classes} {q.fd:.0f}"
                                                         for t, s, q in scores), flush=True)
+            if args.standing:  # the library's BatchNorm statistics re-measured on the average (train() does this)
+                for _, _, g, _ in copies:
+                    remeasure_batchnorm(g)
+                again = [(t, s, meter.score(generate(g, z))) for t, s, g, _ in copies]
+                print(f"seed {seed} {name}, BatchNorm re-measured: " + ", ".join(
+                    f"{t:g}s/{s}: {q.confident:.0%} {q.classes} {q.fd:.0f}" for t, s, q in again), flush=True)
+            if args.filter:  # D-filtered sampling: of 1000 / share fakes, keep the 1000 D scores highest
+                kept = []
+                for t, s, g, d in copies:
+                    fakes = generate(g, wide[:int(1000 / args.filter)])
+                    with torch.no_grad():
+                        d.eval()
+                        best = d(fakes).topk(1000).indices
+                    kept.append((t, s, meter.score(fakes[best])))
+                print(f"seed {seed} {name}, D keeps {args.filter:.0%}: " + ", ".join(
+                    f"{t:g}s/{s}: {q.confident:.0%} {q.classes} {q.fd:.0f}" for t, s, q in kept), flush=True)
     print("\n| lever | " + " | ".join(f"{m:g} s confident (FD)" for m in marks) + " |")
     print("| --- |" + " ---: |" * len(marks))
     for name in names:

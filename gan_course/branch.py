@@ -14,7 +14,7 @@ import torch
 
 from gan_course.losses import discriminator_loss, make_optimizers
 from gan_course.training import (GENERATOR_LOSSES, STATS, History, TrainConfig, discriminator_step, generate,
-                                 generator_step, health_warnings, train_step)
+                                 generator_step, health_warnings, remeasure_batchnorm, train_step)
 
 
 @dataclass
@@ -104,6 +104,8 @@ class Branch:
 
     def add_timeline_point(self, fixed_noise: torch.Tensor, meter, z_meter: torch.Tensor, keep: int) -> None:
         """The fixed-noise grid, the meter's reading (if a meter is given), new health warnings and a checkpoint."""
+        if self.ema is not None:
+            remeasure_batchnorm(self.ema)
         self.history.snapshots.append((self.step, generate(self.sampler, fixed_noise)))
         reading = meter.score(generate(self.sampler, z_meter)) if meter is not None else None
         self.timeline.append({"step": self.step, "stats": dict(self.last), "reading": reading})

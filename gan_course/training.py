@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gan_course.conditional import check_labels, cycling_digits
+from gan_course.conditional import ConditionalGenerator, check_labels, cycling_digits
 from gan_course.data import check_batch_size, check_images, shuffled_batches
 from gan_course.device import SpeedWatch, choose_threads
 from gan_course.errors import CourseError, TrainingDiverged
@@ -244,7 +244,8 @@ class TrainResult:
 
 @torch.no_grad()
 def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int) -> None:
-    """average <- decay * average + (1 - decay) * generator, for every weight; BatchNorm statistics are copied.
+    """average <- decay * average + (1 - decay) * generator, for every weight; BatchNorm statistics are copied
+    (`train` measures the average's own with `remeasure_batchnorm` before it draws from it).
 
     With a high learning rate G's weights jitter from step to step, and so do its digits (speckles, broken
     strokes). The average over roughly the last 1 / (1 - decay) steps keeps what G learnt and irons out the
@@ -256,6 +257,35 @@ def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int
     buffers = list(average.buffers())
     if buffers:
         torch._foreach_copy_(buffers, list(generator.buffers()))
+
+
+@torch.no_grad()
+def remeasure_batchnorm(average: nn.Module, n: int = 1024) -> None:
+    """Measure the BatchNorm statistics of `average` on its own weights, in place: one pass of n fixed noises.
+
+    `update_ema` averages G's weights but copies G's running means and variances, which were measured on
+    G's weights, not on the average's; the average's layers give slightly different numbers. BigGAN's
+    "standing statistics" re-measure them for the network that draws. The noise comes from its own seeded
+    generator, so training draws the same random numbers with or without this; a network without
+    BatchNorm is left as it is. A conditional G is asked for the digits 0-9 in turn.
+    """
+    norms = [m for m in average.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    device = next(average.parameters()).device
+    z = sample_noise(n, average.latent_dim, torch.Generator().manual_seed(0), device)
+    labels = cycling_digits(n, device) if isinstance(average, ConditionalGenerator) else None
+    momenta, was_training = [m.momentum for m in norms], average.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = 1.0  # running statistics := this one batch's
+    average.train()
+    try:
+        _run(average, z, labels)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        average.train(was_training)
 
 
 @torch.no_grad()
@@ -465,6 +495,8 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
 
 def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
     history = result.history
+    if result.ema_generator is not None:
+        remeasure_batchnorm(result.ema_generator)  # before anything draws from it
     history.snapshots.append((step, generate(result.sampler, result.fixed_noise, result.fixed_labels)))
     bar.set_postfix(loss_d=f"{history.loss_d[-1]:.2f}", loss_g=f"{history.loss_g[-1]:.2f}",
                     d_x=f"{history.d_x[-1]:.2f}", d_g_z=f"{history.d_g_z1[-1]:.2f}")

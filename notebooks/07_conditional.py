@@ -122,7 +122,7 @@ from gan_course.training import discriminator_step
 print(inspect.getsource(discriminator_step))
 
 # %% [markdown]
-# A budget in steps, so that the run is the same on every machine. 15,000 steps took 121 s on one CPU
+# A budget in steps, so that the run is the same on every machine. 15,000 steps took 125 s on one CPU
 # thread here, with the dashboard redrawing as it trains; without it the benchmark measures 5.1 ms a step
 # for this GAN against 4.9 ms for notebook 05's unconditional one at batch 32 (`benchmarks/README.md`). The
 # settings are notebook 05's course default (learning rate 2e-3) with plain noise, the label doing the
@@ -222,11 +222,11 @@ print("per digit:", " ".join(f"{d}:{float(s):.0%}" for d, s in enumerate(shares)
 print(f"overall {float(shares.mean()):.1%} drawn as asked; {quality.summary()}")
 
 # %% [markdown]
-# In this run 96% of the samples were read as the digit asked for (96.5%), 93% or more for every digit
-# (the 5 and the 8 lowest, at 93%), and the meter read 92% of them confidently, against 82% for notebook
+# In this run 97% of the samples were read as the digit asked for (96.8%), 92% or more for every digit
+# (the 8 lowest, at 92%, then the 5 at 93%), and the meter read 93% of them confidently, against 82% for notebook
 # 05's unconditional GAN after 6,240 steps. The benchmark (`benchmarks/README.md`) says the same over time:
-# 88% after 30 s of training and 91% after 60 s against 81% and 82% for the unconditional default (72% and
-# 75% with plain noise and one batch size). Told
+# 88% after 30 s of training and 92% after 60 s against 84% and 84% for the unconditional default (74% and
+# 74% with plain noise and one batch size). Told
 # which digit to draw, G draws fewer in-between shapes that belong to no digit. Notebook 05's
 # unconditional generator could not even be asked. A safe margin that holds on any machine:
 
@@ -263,9 +263,9 @@ for name, points in (("start points", pairs[0].to(device)), ("lerp midpoints", l
     print(f"{name:>15}: {meter.score(generate(result.sampler, points, cycling_digits(1000, device))).summary()}")
 
 # %% [markdown]
-# Not what you might expect. The short straight-line midpoints are read a little *more* confidently (96%,
-# against 91% at the start points and 92% at the spherical midpoints), but their Fréchet distance to real
-# digits jumps to 71, against 58 at the start points and 61 at the spherical midpoints. Short z give G's
+# Not what you might expect. The short straight-line midpoints are read a little *more* confidently (97%,
+# against 91% at the start points and 93% at the spherical midpoints), but their Fréchet distance to real
+# digits jumps to 55, against 46 at the start points and 48 at the spherical midpoints. Short z give G's
 # most *typical* digits: clean, but alike, without the variety of real handwriting (big GANs shorten z
 # on purpose for cleaner pictures: the "truncation trick"). The spherical path keeps the samples
 # distributed like G's ordinary output; the straight one drifts towards an average style in the middle. Here are both paths for the digit 5 from
@@ -366,8 +366,8 @@ for space, fake_d, real_d in (("pixels", fake_px, real_px), ("features", fake_ft
 
 # %% [markdown]
 # In this run the generated digits were as far from their nearest training digit as new real digits
-# are: median 9.4 against 9.9 in pixels (ratio 0.94), 10.3 against 10.1 in features (ratio 1.02). The
-# closest of the 500 was 2.7 away in pixels, no closer than the closest held-out real digit (2.4); a copy
+# are: median 9.5 against 9.9 in pixels (ratio 0.96), 10.7 against 10.1 in features (ratio 1.06). The
+# closest of the 500 was 2.6 away in pixels, no closer than the closest held-out real digit (2.4); a copy
 # would be at 0. Side by side, the pairs are the same digit in a different hand, not the same image. So
 # this generator invents digits in the style of the training set; it does not copy them. (With far fewer
 # training digits, or far longer training, the ratio can fall: exercise 5.) The conclusion in a form that

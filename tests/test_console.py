@@ -76,6 +76,20 @@ def test_run_with_wait_trains_exactly_the_steps_and_keeps_timeline_points(consol
     assert [s for s, _ in console.branch.history.snapshots] == [0, 10, 20]
 
 
+def test_timeline_points_draw_from_the_average_with_its_own_batchnorm_statistics(console):
+    import copy
+
+    from gan_course.training import remeasure_batchnorm
+
+    console.run(steps=20, wait=True)  # a timeline point at step 20, the last step
+    ema = console.branch.ema
+    again = copy.deepcopy(ema)
+    remeasure_batchnorm(again)
+    assert all(torch.equal(a, b) for a, b in zip(again.buffers(), ema.buffers()))
+    assert not all(torch.equal(a, b) for a, b in zip(console.branch.generator.buffers(), ema.buffers())
+                   if a.is_floating_point())
+
+
 def test_a_learning_rate_change_applies_at_the_next_step_and_is_recorded(console):
     console.step_d()
     console.set_lr(lr_d=1e-3)

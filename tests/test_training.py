@@ -1,5 +1,6 @@
 """train_step and train: who changes when, budgets, snapshots, divergence, Ctrl-C, and the health warnings."""
 
+import copy
 import json
 import math
 import os
@@ -465,6 +466,63 @@ def test_update_ema_moves_the_average_towards_the_generator_and_copies_batchnorm
     update_ema(average, generator, decay=0.999, step=0)  # first step: rate 1 - 1/10, far from 0.001
     for old, new, target in zip(middle, average.parameters(), generator.parameters()):
         assert torch.allclose(new, 0.1 * old + 0.9 * target, atol=1e-6)
+
+
+def _eval_and_batch_outputs(generator, n=1024):
+    """G in eval mode (running statistics) and in train mode (this batch's statistics) on remeasure_batchnorm's noise."""
+    z = sample_noise(n, generator.latent_dim, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return generator.eval()(z), generator.train()(z)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_remeasure_batchnorm_gives_the_average_its_own_statistics(conditional):
+    from gan_course.conditional import build_conditional_models
+    from gan_course.models import MLPGenerator
+    from gan_course.training import remeasure_batchnorm, update_ema
+
+    torch.manual_seed(0)
+    generator = build_conditional_models(ModelConfig())[0] if conditional else MLPGenerator(64, (32, 32), islands=10)
+    average = copy.deepcopy(generator)
+    with torch.no_grad():  # G moves away from its average; its running statistics are G's own
+        for p in generator.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        generator.train()(sample_noise(256, 64)) if not conditional else None
+    update_ema(average, generator, 0.9, step=10**6)  # copies G's running statistics into the average
+    buffers = [b.clone() for b in average.buffers()]
+    global_rng = torch.random.get_rng_state()
+    remeasure_batchnorm(average)
+    assert torch.equal(torch.random.get_rng_state(), global_rng)  # its noise has its own generator
+    assert any(not torch.equal(old, new) for old, new in zip(buffers, average.buffers()))
+    assert all(m.momentum == 0.1 for m in average.modules() if isinstance(m, torch.nn.BatchNorm1d))
+    if not conditional:  # eval mode now normalises as train mode does on the same noise
+        with_own, on_batch = _eval_and_batch_outputs(average)
+        assert torch.allclose(with_own, on_batch, atol=1e-2)
+        average.load_state_dict({**average.state_dict(), **{k: v for k, v in generator.state_dict().items()
+                                                              if "running" in k}})
+        with_g_stats, on_batch = _eval_and_batch_outputs(average)
+        assert not torch.allclose(with_g_stats, on_batch, atol=1e-2)
+
+
+def test_remeasure_batchnorm_leaves_a_network_without_batchnorm_alone():
+    from gan_course.models import MLPDiscriminator
+    from gan_course.training import remeasure_batchnorm
+
+    network = MLPDiscriminator().eval()
+    before = copy.deepcopy(network.state_dict())
+    remeasure_batchnorm(network)
+    assert all(torch.equal(before[k], v) for k, v in network.state_dict().items()) and not network.training
+
+
+def test_a_run_ends_with_the_averages_batchnorm_statistics_remeasured(digits):
+    from gan_course.training import remeasure_batchnorm
+
+    result = run(digits, steps=30)
+    again = copy.deepcopy(result.ema_generator)
+    remeasure_batchnorm(again)
+    assert all(torch.equal(a, b) for a, b in zip(again.buffers(), result.ema_generator.buffers()))
+    assert not all(torch.equal(a, b) for a, b in zip(result.generator.buffers(), result.ema_generator.buffers())
+                   if a.is_floating_point())
 
 
 def test_a_run_samples_from_its_averaged_generator_unless_ema_is_off(digits):
