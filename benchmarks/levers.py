@@ -71,8 +71,6 @@ LEVERS = {  # name: changes from the plain default
     "islands 10x3 + minibatch std in D": {"code": 10, "code_scale": 3.0, "mbstd": True},
     "islands 10x3 + batch 32 then 64 + translate 2 px (DiffAugment)": {"code": 10, "code_scale": 3.0,
                                                                         "batch_steps": {3000: 64}, "shift": 2},
-    "islands 10x3 + batch 32 then 64 + translate 1 px (DiffAugment)": {"code": 10, "code_scale": 3.0,
-                                                                        "batch_steps": {3000: 64}, "shift": 1},
     "islands 10x3 + batch 32 then 64 + Adam beta2 0.99": {"code": 10, "code_scale": 3.0,
                                                            "batch_steps": {3000: 64}, "betas": (0.5, 0.99)},
     "islands 10x3 + batch 32 then 64 + Adam betas 0, 0.99": {"code": 10, "code_scale": 3.0,
@@ -244,12 +242,11 @@ def run(lever: dict, images, seed: int, marks: list[float]):
         for when, size in lever.get("batch_steps", {}).items():  # a batch-size schedule, applied per epoch
             batch = size if step >= when else batch
         for real in shuffled_batches(images, batch, rng):
-            if decay:
-                scale = 1 / math.sqrt(1 + step / decay)
-                opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = lr_g * scale, lr_d * scale
-            if "late_decay" in lever:  # lr falls linearly from `first` to `last` step, down to `floor` times
-                first, last, floor = lever["late_decay"]
-                scale = 1 - (1 - floor) * min(1.0, max(0.0, (step - first) / (last - first)))
+            if decay or "late_decay" in lever:
+                scale = 1 / math.sqrt(1 + step / decay) if decay else 1.0
+                if "late_decay" in lever:  # lr falls linearly from `first` to `last` step, down to `floor` times
+                    first, last, floor = lever["late_decay"]
+                    scale *= 1 - (1 - floor) * min(1.0, max(0.0, (step - first) / (last - first)))
                 opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = lr_g * scale, lr_d * scale
             if custom:
                 lever_step(generator, discriminator, opt_g, opt_d, real, rng, lever, step)

@@ -693,8 +693,8 @@ print("500 samples scored:", quality.n, " at least 8 digits present:", quality.c
 from gan_course.training import remeasure_batchnorm
 
 borrowed = copy.deepcopy(result.sampler)
-for mine, gs in zip(borrowed.buffers(), result.generator.buffers()):
-    mine.copy_(gs)  # what update_ema leaves after every step
+for mine, from_g in zip(borrowed.buffers(), result.generator.buffers()):
+    mine.copy_(from_g)  # G's statistics: what update_ema leaves after every step
 before = meter.score(generate(borrowed, z_meter))
 remeasure_batchnorm(borrowed)  # what train does at each snapshot
 after = meter.score(generate(borrowed, z_meter))

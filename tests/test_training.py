@@ -468,11 +468,15 @@ def test_update_ema_moves_the_average_towards_the_generator_and_copies_batchnorm
         assert torch.allclose(new, 0.1 * old + 0.9 * target, atol=1e-6)
 
 
-def _eval_and_batch_outputs(generator, n=1024):
-    """G in eval mode (running statistics) and in train mode (this batch's statistics) on remeasure_batchnorm's noise."""
-    z = sample_noise(n, generator.latent_dim, torch.Generator().manual_seed(0))
+def _eval_and_batch_outputs(generator, conditional, n=1024):
+    """G in eval mode (running statistics) and in train mode (this batch's statistics) on remeasure_batchnorm's
+    noise (and digits, for a conditional G)."""
+    from gan_course.conditional import cycling_digits
+
+    inputs = [sample_noise(n, generator.latent_dim, torch.Generator().manual_seed(0))]
+    inputs += [cycling_digits(n)] if conditional else []
     with torch.no_grad():
-        return generator.eval()(z), generator.train()(z)
+        return generator.eval()(*inputs), generator.train()(*inputs)
 
 
 @pytest.mark.parametrize("conditional", [False, True])
@@ -484,24 +488,22 @@ def test_remeasure_batchnorm_gives_the_average_its_own_statistics(conditional):
     torch.manual_seed(0)
     generator = build_conditional_models(ModelConfig())[0] if conditional else MLPGenerator(64, (32, 32), islands=10)
     average = copy.deepcopy(generator)
-    with torch.no_grad():  # G moves away from its average; its running statistics are G's own
+    with torch.no_grad():  # G moves away from its average and measures its running statistics on its own weights
         for p in generator.parameters():
             p.add_(0.3 * torch.randn_like(p))
-        generator.train()(sample_noise(256, 64)) if not conditional else None
+        _eval_and_batch_outputs(generator, conditional, n=256)
     update_ema(average, generator, 0.9, step=10**6)  # copies G's running statistics into the average
-    buffers = [b.clone() for b in average.buffers()]
     global_rng = torch.random.get_rng_state()
-    remeasure_batchnorm(average)
+    remeasure_batchnorm(average.eval())
     assert torch.equal(torch.random.get_rng_state(), global_rng)  # its noise has its own generator
-    assert any(not torch.equal(old, new) for old, new in zip(buffers, average.buffers()))
+    assert not average.training  # its mode and momentum are put back
     assert all(m.momentum == 0.1 for m in average.modules() if isinstance(m, torch.nn.BatchNorm1d))
-    if not conditional:  # eval mode now normalises as train mode does on the same noise
-        with_own, on_batch = _eval_and_batch_outputs(average)
-        assert torch.allclose(with_own, on_batch, atol=1e-2)
-        average.load_state_dict({**average.state_dict(), **{k: v for k, v in generator.state_dict().items()
-                                                              if "running" in k}})
-        with_g_stats, on_batch = _eval_and_batch_outputs(average)
-        assert not torch.allclose(with_g_stats, on_batch, atol=1e-2)
+    with_own, on_batch = _eval_and_batch_outputs(average, conditional)  # eval mode now normalises as train mode
+    assert torch.allclose(with_own, on_batch, atol=1e-2)
+    average.load_state_dict({**average.state_dict(), **{k: v for k, v in generator.state_dict().items()
+                                                          if "running" in k}})
+    with_g_stats, on_batch = _eval_and_batch_outputs(average, conditional)  # with G's statistics it does not
+    assert not torch.allclose(with_g_stats, on_batch, atol=1e-2)
 
 
 def test_remeasure_batchnorm_leaves_a_network_without_batchnorm_alone():
