@@ -4,6 +4,7 @@
 
 Trains, one after the other on the same machine and data (the course's 10,000 digits), each for --seconds:
   1. the course default (gan_course.training.course_default()), and the same with plain noise (no islands),
+     and with 50 piles of similar digits instead of the islands (course_default(piles=True), notebook 07),
   2. the course DCGAN at 28x28 (course_default("dcgan")), for runs of a few minutes,
   3. the MLP GAN as commonly taught (G 100-256-512-1024-784, D 784-512-256-1, Adam 2e-4, beta1 0.5, batch 128),
   4. the PyTorch tutorial DCGAN at 64x64 (nz 100, ngf = ndf = 64, batch 128, Adam 2e-4, beta1 0.5).
@@ -211,7 +212,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--marks", default="15,30,60,120,300", help="checkpoint times in seconds")
-    parser.add_argument("--only", help="comma-separated subset: default,one-batch,plain,dcgan,conditional,common,tutorial")
+    parser.add_argument("--only", help="comma-separated subset: default,one-batch,plain,piles,dcgan,conditional,common,"
+                                       "tutorial")
     parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--speed-seconds", type=float, default=15.0, help="length of each speed run (0: skip them)")
@@ -242,6 +244,7 @@ def main() -> None:
         "one-batch": ("course default, batch 32 throughout", variant(course_default(), double_batch_at=None), images, None),
         "plain": ("course default, plain noise, batch 32 throughout", variant(course_default(), islands=0, double_batch_at=None),
                   images, None),
+        "piles": ("course default with 50 piles (notebook 07)", course_default(piles=True), images, None),
         "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),
         "conditional": ("course conditional MLP (notebook 07)", course_default(conditional=True), images, "conditional"),
         "common": ("MLP GAN as commonly taught", common, images, None),

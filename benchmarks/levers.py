@@ -93,6 +93,10 @@ LEVERS = {  # name: changes from the plain default
         "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64, 12000: 128}, "d_hidden": (512,)},
     "islands 10x3 + batch 32 then 64 + G 256-512-1024 + D 512": {
         "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}, "g_hidden": (256, 512, 1024), "d_hidden": (512,)},
+    "piles 100 + batch 32 then 64 at step 3000": {"piles": 100, "batch_steps": {3000: 64}},
+    "piles 50 + batch 32 then 64 at step 3000 (course_default(piles=True))": {"piles": 50, "batch_steps": {3000: 64}},
+    "piles 50 + batch 32 then 64 + lr to 0.25x from step 10000 to 30000": {
+        "piles": 50, "batch_steps": {3000: 64}, "late_decay": (10000, 30000, 0.25)},
     "InfoGAN 10-way code, lambda 1": {"code": 10, "info": 1.0},
     "InfoGAN 10-way code, lambda 0.3": {"code": 10, "info": 0.3},
 }
@@ -209,7 +213,7 @@ def run(lever: dict, images, seed: int, marks: list[float]):
     rng = seed_everything(seed)
     config = ModelConfig(lever.get("model", "mlp"), g_hidden=lever.get("g_hidden", (256, 512)),
                          d_hidden=lever.get("d_hidden", (256,)),
-                         ngf=lever.get("width", 32), ndf=lever.get("width", 32))
+                         ngf=lever.get("width", 32), ndf=lever.get("width", 32), piles=lever.get("piles", 0))
     generator, discriminator = build_models(config)
     if "code" in lever:
         generator = CodedGenerator(generator, lever["code"], lever.get("code_scale", 1.0))
@@ -238,10 +242,12 @@ def run(lever: dict, images, seed: int, marks: list[float]):
     batch, decay, share = lever.get("batch", 32), lever.get("decay"), lever.get("ema_share")
     custom = any(name in lever for name in ("smooth", "inst_noise", "topk", "shift"))
     copies, pending, step, start = [], list(marks), 0, time.perf_counter()
+    piles = generator.set_piles(images) if "piles" in lever else None  # k-means: inside the timed budget
     while pending:
         for when, size in lever.get("batch_steps", {}).items():  # a batch-size schedule, applied per epoch
             batch = size if step >= when else batch
-        for real in shuffled_batches(images, batch, rng):
+        for index in shuffled_batches(torch.arange(len(images)), batch, rng):  # the same shuffle as of the images
+            real, labels = images[index], None if piles is None else piles[index]
             if decay or "late_decay" in lever:
                 scale = 1 / math.sqrt(1 + step / decay) if decay else 1.0
                 if "late_decay" in lever:  # lr falls linearly from `first` to `last` step, down to `floor` times
@@ -251,7 +257,7 @@ def run(lever: dict, images, seed: int, marks: list[float]):
             if custom:
                 lever_step(generator, discriminator, opt_g, opt_d, real, rng, lever, step)
             elif q_head is None:
-                train_step(generator, discriminator, opt_g, opt_d, real, rng)
+                train_step(generator, discriminator, opt_g, opt_d, real, rng, labels=labels)
             else:
                 info_step(generator, discriminator, q_head, opt_g, opt_d, real, rng, lever["info"])
             step += 1

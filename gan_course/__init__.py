@@ -3,7 +3,8 @@
 Modules follow the order the notebooks teach them:
 seeding/device (01), data (02), models (03), losses (04), training (the loop notebook 05
 writes out), quality (the digit meter), visualisation, live, console/branch/console_view
-(the training console), experiments (06). `python -m gan_course` is the command line.
+(the training console), experiments (06), conditional/piles/latent/copying (07). `python -m gan_course` is
+the command line.
 """
 
 from gan_course.errors import CourseError

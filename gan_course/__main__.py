@@ -69,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
     t.add_argument("--islands", type=int, help=f"islands in the MLP's noise, 0 for plain noise (default "
                                                f"{default.model.islands}; notebook 05)")
+    t.add_argument("--piles", type=int, metavar="N",
+                   help="sort the digits into N piles of similar ones (k-means) and tell G and D the pile, instead "
+                        "of the islands (notebook 07); 0 for none (default)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--threads", type=positive_int, help="CPU threads (default: GAN_COURSE_THREADS, else half the cores no other program is busy on)")

@@ -57,7 +57,9 @@ def train(args: argparse.Namespace) -> int:
         threads, why = (args.threads, "--threads") if args.threads else choose_threads()
     out = Path(args.out)
     config = course_default(args.model, args.conditional)
-    if args.islands is not None:  # checked by ModelConfig before anything is written
+    if args.piles:  # piles replace the islands unless --islands asks for both (which ModelConfig refuses)
+        config.model = replace(config.model, islands=0 if args.islands is None else args.islands, piles=args.piles)
+    elif args.islands is not None:  # checked by ModelConfig before anything is written
         config.model = replace(config.model, islands=args.islands)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
@@ -73,6 +75,7 @@ def train(args: argparse.Namespace) -> int:
     check_writable(out)
     meter = None if args.no_meter else _meter(args.data)
     kind = f"conditional {config.model.model}" if args.conditional else config.model.model
+    kind += f" with {config.model.piles} piles" if config.model.piles else ""
     print(f"Training the {kind} GAN on {len(images):,} digits on {device}"
           + (f" ({threads} threads: {why})" if threads else "") + f", budget: {_budget_text(config)}")
     result = training.train(config, images, device, rng=rng, labels=labels if args.conditional else None)

@@ -33,9 +33,9 @@ def check_labels(labels, n: int | None = None) -> None:
         raise CourseError(f"labels must be digits 0-9; got values from {int(labels.min())} to {int(labels.max())}.")
 
 
-def one_hot(labels: torch.Tensor) -> torch.Tensor:
-    """labels (B,) int64 in 0..9 -> (B, 10) float32 rows of zeros with a single 1."""
-    return F.one_hot(labels.long(), N_DIGITS).float()
+def one_hot(labels: torch.Tensor, classes: int = N_DIGITS) -> torch.Tensor:
+    """labels (B,) int64 in 0..9 (0..classes-1) -> (B, classes) float32 rows of zeros with a single 1."""
+    return F.one_hot(labels.long(), classes).float()
 
 
 class ConditionalGenerator(nn.Module):
@@ -55,11 +55,15 @@ class ConditionalGenerator(nn.Module):
 
 
 class ConditionalDiscriminator(nn.Module):
-    """(images (B, 1, 28, 28), labels (B,)) -> logits (B,): an MLP on the pixels ⊕ one-hot, one raw score out."""
+    """(images (B, 1, 28, 28), labels (B,)) -> logits (B,): an MLP on the pixels ⊕ one-hot, one raw score out.
 
-    def __init__(self, hidden: tuple[int, ...] = (256,)):
+    classes: how many labels there are (10 digits; `gan_course.piles` tells it a pile instead).
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (256,), classes: int = N_DIGITS):
         super().__init__()
-        layers, width = [], 28 * 28 + N_DIGITS
+        self.classes = classes
+        layers, width = [], 28 * 28 + classes
         for out in hidden:
             layers += [nn.Linear(width, out), nn.LeakyReLU(0.2)]
             width = out
@@ -68,8 +72,11 @@ class ConditionalDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         check_image_batch(images)
-        check_labels(labels, len(images))
-        return self.net(torch.cat([images.flatten(1), one_hot(labels).to(images.device)], dim=1)).squeeze(1)  # (B,)
+        self.check(labels, len(images))
+        return self.net(torch.cat([images.flatten(1), one_hot(labels, self.classes).to(images.device)], dim=1)).squeeze(1)
+
+    def check(self, labels: torch.Tensor, n: int) -> None:
+        check_labels(labels, n)
 
 
 def build_conditional_models(config: ModelConfig, device: torch.device | str = "cpu") -> tuple[nn.Module, nn.Module]:

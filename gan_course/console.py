@@ -52,6 +52,10 @@ class TrainingConsole:
                  device: torch.device | str = "cpu", seed: int = 0, every: int = 100, keep: int = 16):
         config = replace(config or course_default(), epochs=None, seconds=None, steps=None)
         replace(config, steps=1).validate(len(images))
+        if config.model.conditional or config.model.piles:
+            raise CourseError("the console trains GANs whose D judges an image alone; this config tells G and D a "
+                              f"{'digit' if config.model.conditional else 'pile'} as well. Train it with train() or "
+                              "train_and_show(), or give the console a config with conditional=False and piles=0.")
         check_images(images[:256])
         check_range("every", every, 1, 10_000, "Try every=100.", whole=True)
         check_range("keep", keep, 2, 1000, "Try keep=16.", whole=True)

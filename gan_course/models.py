@@ -29,6 +29,7 @@ class ModelConfig:
     ndf: int = 32  # DCGAN discriminator feature maps
     conditional: bool = False  # True: G(z, y) and D(x, y) are told the digit (gan_course.conditional, notebook 07)
     islands: int = 0  # MLP G only: > 1 turns the noise's first numbers into that many islands (`to_islands`, notebook 05)
+    piles: int = 0  # MLP only: > 1 sorts the digits into that many piles, and G and D are told the pile (notebook 07)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -44,6 +45,11 @@ class ModelConfig:
         if self.islands and (self.model != "mlp" or self.conditional):
             raise CourseError("islands are for the unconditional MLP generator only (a conditional G is told its "
                               "digit instead); set islands=0.")
+        if not isinstance(self.piles, int) or isinstance(self.piles, bool) or self.piles == 1 or self.piles < 0:
+            raise CourseError(f"piles must be 0 (none) or a whole number of at least 2, e.g. 50; got {self.piles!r}.")
+        if self.piles and (self.model != "mlp" or self.conditional or self.islands):
+            raise CourseError("piles are for the MLP GAN without digit labels or islands (G is told its pile "
+                              "instead); set islands=0 and conditional=False, or piles=0.")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -168,6 +174,11 @@ def build_models(config: ModelConfig | None = None, device: torch.device | str =
         from gan_course.conditional import build_conditional_models  # local import: conditional builds on this module
 
         return build_conditional_models(config, device)
+    if config.piles:
+        from gan_course.piles import PiledDiscriminator, PiledGenerator  # local import: piles build on this module
+
+        return (PiledGenerator(config.latent_dim, config.g_hidden, config.piles).to(device),
+                PiledDiscriminator(config.d_hidden, config.piles).to(device))
     if config.model == "mlp":
         generator = MLPGenerator(config.latent_dim, config.g_hidden, config.islands)
         discriminator = MLPDiscriminator(config.d_hidden)

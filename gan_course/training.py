@@ -23,7 +23,9 @@ from gan_course.errors import CourseError, TrainingDiverged
 from gan_course.losses import (PAPER_LR, check_learning_rate, discriminator_loss, generator_loss, make_optimizers,
                                saturating_generator_loss)
 from gan_course.models import ModelConfig, build_models, sample_noise
+from gan_course.piles import nearest_pile
 
+PILES = 50  # course_default(piles=True): 100 were no better after 60 s and slower at 15 s (benchmarks/README.md)
 READ_EVERY = 100  # steps between two reads of the statistics from the device (and at every snapshot)
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g")
 GENERATOR_LOSSES = {"non-saturating": generator_loss, "saturating": saturating_generator_loss}
@@ -402,6 +404,9 @@ def _check_data(config: TrainConfig, data, size: int, labels=None) -> int:
                               f"{config.batch_size}; make them equal so that epochs count the same steps.")
     config.validate(n)
     budget = _budget(config, n)
+    if not isinstance(data, torch.Tensor) and config.model.piles:
+        raise CourseError("a GAN with piles sorts its training images into piles before it starts, and a DataLoader "
+                          "hands them out one batch at a time. Pass the images as a tensor (training_images()).")
     if not isinstance(data, torch.Tensor) and config.double_batch_at is not None and (
             budget is None or budget > config.double_batch_at):
         raise CourseError(f"this run would double its batch at step {config.double_batch_at}, but a DataLoader's "
@@ -413,6 +418,9 @@ def _check_data(config: TrainConfig, data, size: int, labels=None) -> int:
 def _check_train_labels(config: TrainConfig, labels, n: int) -> None:
     if config.model.conditional and labels is None:
         raise CourseError(f"a conditional GAN learns from labelled digits: pass labels=, ({n},) digits 0-9, one per image.")
+    if config.model.piles and labels is not None:
+        raise CourseError("a GAN with piles finds its own labels (the pile of each image); drop labels=, or set "
+                          "ModelConfig(piles=0, conditional=True) to train on the digits' labels.")
     if not config.model.conditional and labels is not None:
         raise CourseError("labels were given but config.model.conditional is False: this GAN would ignore them. "
                           "Set ModelConfig(conditional=True), or drop labels=.")
@@ -439,20 +447,24 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
                            labels)
     device = torch.device(device)
     generator, discriminator = models or build_models(config.model, device)
+    data = images.to(device) if isinstance(images, torch.Tensor) else images
+    labels = labels.to(device) if labels is not None else None
+    sorting = time.perf_counter()  # sorting the digits into piles counts as training time
+    if config.model.piles:  # each image's pile: G and D are told it as a conditional GAN is told the digit
+        labels = nearest_pile(data, generator.centres) if generator.ready else generator.set_piles(data)
+    sorting = time.perf_counter() - sorting
     opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
     fixed_noise = sample_noise(config.n_fixed, config.model.latent_dim, rng, device)
     fixed_labels = cycling_digits(config.n_fixed, device) if config.model.conditional else None
     average = copy.deepcopy(generator).requires_grad_(False) if config.ema is not None else None
     result = TrainResult(generator, discriminator, History(), config, fixed_noise, average, fixed_labels)
-    data = images.to(device) if isinstance(images, torch.Tensor) else images
-    labels = labels.to(device) if labels is not None else None
     threads_before = torch.get_num_threads()
     if device.type == "cpu":  # decided once, here, and kept: another count sums in another order (other digits)
         torch.set_num_threads(config.threads or choose_threads()[0])
         result.history.threads = torch.get_num_threads()
     result.history.device = str(device)
     result.history.snapshots.append((0, generate(result.sampler, fixed_noise, fixed_labels)))  # before training
-    max_steps, step, start, pending = _budget(config, n_images), 0, time.perf_counter(), []
+    max_steps, step, start, pending = _budget(config, n_images), 0, time.perf_counter() - sorting, []
     speed = SpeedWatch(device)
     bar = tqdm(total=max_steps, desc=f"training {config.model.model}", unit="step", disable=not progress,
                mininterval=0.5)  # a calmer bar: fewer display messages from a busy kernel
@@ -508,7 +520,7 @@ def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
         callback(result)
 
 
-def course_default(model: str = "mlp", conditional: bool = False) -> TrainConfig:
+def course_default(model: str = "mlp", conditional: bool = False, piles: bool = False) -> TrainConfig:
     """The course's default run: chosen with the benchmark (benchmarks/README.md) for digits within a minute on 2 CPU cores.
 
     The MLP trains at 2e-3, ten times the DCGAN paper's 2e-4: at batch 32 the small MLP GAN stays stable
@@ -517,7 +529,15 @@ def course_default(model: str = "mlp", conditional: bool = False) -> TrainConfig
     After 3,000 steps (about 15 s) its batches double to 64 (`double_batch_at`): many quick steps while G is
     far from digits, steadier gradients once it is near them (notebook 05).
     conditional=True: the conditional MLP GAN of notebook 07, with a 10 x 10 fixed-noise grid (a column per digit).
+    piles=True: the default MLP run, but G and D are told which of `PILES` piles of similar digits (k-means, no
+    labels; `gan_course.piles`, notebook 07) an image belongs to, instead of the islands.
     """
+    if piles:
+        if model != "mlp" or conditional:
+            raise CourseError("piles go with the unconditional MLP GAN; use model 'mlp' without conditional.")
+        config = course_default()
+        config.model = ModelConfig("mlp", piles=PILES)
+        return config
     if conditional:
         if model != "mlp":
             raise CourseError(f"the conditional GAN exists as an MLP only; got model {model!r}. Use --model mlp.")

@@ -233,6 +233,7 @@ settings = [
     ("d_hidden", model_config.d_hidden, "widths of the MLP discriminator's hidden layers: deliberately smaller"),
     ("ngf / ndf", (model_config.ngf, model_config.ndf), "feature maps of the DCGAN generator / discriminator"),
     ("islands", model_config.islands, "the noise's first numbers become one of this many islands (notebook 05)"),
+    ("piles", model_config.piles, "0: none; notebook 07 sorts the digits into piles of similar ones instead"),
     ("channels", 1, "MNIST digits are grey: one channel of 28 x 28 pixels"),
 ]
 for name, value, why in settings:

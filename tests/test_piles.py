@@ -1,0 +1,189 @@
+"""Piles: k-means on real digits, a G that picks its pile from z, and training told the pile (gan_course.piles)."""
+
+import json
+import re
+
+import pytest
+import torch
+
+from gan_course.__main__ import main
+from gan_course.checkpoint import load_generator, save_generator
+from gan_course.console import TrainingConsole
+from gan_course.data import make_loader, MNISTDigits
+from gan_course.errors import CourseError
+from gan_course.models import ModelConfig, build_models
+from gan_course.piles import PiledDiscriminator, PiledGenerator, check_piles, find_piles, nearest_pile
+from gan_course.training import PILES, TrainConfig, course_default, generate, train
+
+
+@pytest.fixture(scope="module")
+def piled(digits):
+    """A G with 20 piles set from 2,000 real digits, and each digit's pile."""
+    torch.manual_seed(0)
+    generator = PiledGenerator(piles=20)
+    return generator, generator.set_piles(digits)
+
+
+def test_find_piles_gives_the_same_centres_every_time_and_leaves_the_global_random_state_alone(digits):
+    state = torch.get_rng_state()
+    first = find_piles(digits, 20)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert first.shape == (20, 784) and torch.equal(find_piles(digits, 20), first)
+    assert not torch.equal(find_piles(digits, 20, seed=1), first)
+
+
+def test_each_centre_is_the_mean_of_the_digits_nearest_to_it(digits):
+    centres = find_piles(digits, 20)
+    piles = nearest_pile(digits, centres)
+    assert torch.equal(piles, torch.cdist(digits.flatten(1), centres).argmin(1))  # the same as the plain distance
+    for pile in range(20):
+        members = digits.flatten(1)[piles == pile]
+        assert len(members) > 0
+        assert torch.allclose(centres[pile], members.mean(0), atol=1e-5)
+
+
+def test_piles_group_digits_that_look_alike_more_often_than_chance(digits, mnist):
+    piles = nearest_pile(digits, find_piles(digits, 20))
+    truth = mnist[1][:len(digits)]
+    largest = sum(int(torch.bincount(truth[piles == p], minlength=10).max()) for p in range(20))
+    assert largest / len(digits) > 0.6  # each pile mostly one digit: chance would be about 0.11
+
+
+@pytest.mark.parametrize("piles", [1, 0, 2001, 2.5, True])
+def test_find_piles_refuses_a_count_it_cannot_make(digits, piles):
+    with pytest.raises(CourseError, match=re.escape(f"piles must be a whole number from 2 to the number of images "
+                                                    f"(2000); got {piles!r}.")):
+        find_piles(digits, piles)
+
+
+def test_the_generator_picks_each_pile_as_often_as_the_digits_fall_into_it(piled):
+    generator, labels = piled
+    share = torch.bincount(labels, minlength=20).float() / len(labels)
+    assert torch.allclose(generator.share, share)
+    z, piles = generator.pick(torch.randn(50_000, 64, generator=torch.Generator().manual_seed(0)))
+    assert (torch.bincount(piles, minlength=20).float() / 50_000 - share).abs().max() < 0.01
+    # z's first number, spread back, is plain noise again, whatever the pile
+    assert abs(float(z[:, 0].mean())) < 0.02 and abs(float(z[:, 0].std()) - 1) < 0.02
+    assert abs(float(torch.corrcoef(torch.stack([z[:, 0], piles.float()]))[0, 1])) < 0.02
+
+
+def test_g_of_z_alone_draws_what_g_draws_when_told_the_pile_z_picked(piled):
+    generator, _ = piled
+    z = torch.randn(32, 64)
+    picked, piles = generator.pick(z)
+    assert torch.equal(generate(generator, z), generate(generator, picked, piles))
+    assert not torch.equal(generate(generator, picked, piles), generate(generator, picked, (piles + 1) % 20))
+
+
+def test_a_generator_whose_piles_are_not_set_says_what_to_do():
+    with pytest.raises(CourseError, match="piles are not set: train it first"):
+        PiledGenerator(piles=10)(torch.randn(2, 64))
+
+
+@pytest.mark.parametrize("piles, message", [
+    (torch.tensor([0, 1]), "piles must be a (B,) torch.long tensor, one pile per image (3)"),
+    (torch.tensor([0.0, 1.0, 2.0]), "piles must be a (B,) torch.long tensor"),
+    (torch.tensor([0, 1, 20]), "piles must be numbers from 0 to 19; got 0 to 20."),
+])
+def test_bad_piles_are_refused(piles, message):
+    with pytest.raises(CourseError, match=re.escape(message)):
+        check_piles(piles, 20, 3)
+    with pytest.raises(CourseError, match=re.escape(message)):
+        PiledDiscriminator(piles=20)(torch.zeros(3, 1, 28, 28), piles)
+
+
+@pytest.mark.parametrize("piles", [1, -1, 2.5, "10", True])
+def test_model_config_refuses_piles_that_are_not_a_count(piles):
+    with pytest.raises(CourseError, match=re.escape(f"piles must be 0 (none) or a whole number of at least 2, e.g. "
+                                                    f"50; got {piles!r}.")):
+        ModelConfig(piles=piles)
+
+
+@pytest.mark.parametrize("changes", [{"model": "dcgan"}, {"conditional": True}, {"islands": 10}])
+def test_model_config_refuses_piles_beside_digits_islands_or_the_dcgan(changes):
+    with pytest.raises(CourseError, match="piles are for the MLP GAN without digit labels or islands"):
+        ModelConfig(**changes, piles=10)
+
+
+def test_the_piles_preset_is_the_default_run_with_piles_instead_of_islands():
+    default, piled = course_default(), course_default(piles=True)
+    assert piled.model == ModelConfig(piles=PILES) and PILES == 50
+    assert (piled.batch_size, piled.double_batch_at, piled.lr_g, piled.lr_d, piled.seconds) == (
+        default.batch_size, default.double_batch_at, default.lr_g, default.lr_d, default.seconds)
+    with pytest.raises(CourseError, match="piles go with the unconditional MLP GAN"):
+        course_default("dcgan", piles=True)
+
+
+def test_training_tells_d_the_pile_of_each_real_digit_and_asks_g_for_the_same(digits):
+    config = TrainConfig(model=ModelConfig(piles=20), batch_size=32, lr_g=2e-3, lr_d=2e-3, steps=30, n_fixed=16)
+    generator, discriminator = build_models(config.model)
+    seen = []
+    original = discriminator.forward
+
+    def recording(images, piles):
+        seen.append((images.detach().clone(), piles.clone()))
+        return original(images, piles)
+
+    discriminator.forward = recording
+    result = train(config, digits, rng=torch.Generator().manual_seed(0), progress=False,
+                   models=(generator, discriminator))
+    centres = generator.centres
+    assert generator.ready and torch.equal(centres, find_piles(digits, 20))
+    real = [(images, piles) for images, piles in seen[0::3]]  # each step: D on real, D on fake, G through D
+    assert all(torch.equal(piles, nearest_pile(images, centres)) for images, piles in real)
+    assert all(torch.equal(seen[3 * i + 1][1], real[i][1]) and torch.equal(seen[3 * i + 2][1], real[i][1])
+               for i in range(30))  # the fakes were asked for the real batch's piles
+    assert torch.equal(result.sampler.share, generator.share)  # the average draws its piles alike
+    assert result.fixed_labels is None and result.history.snapshots[-1][1].shape == (16, 1, 28, 28)
+
+
+def test_a_run_on_a_trained_generator_keeps_its_piles(digits):
+    config = TrainConfig(model=ModelConfig(piles=20), batch_size=32, steps=2, n_fixed=4)
+    first = train(config, digits, rng=torch.Generator().manual_seed(0), progress=False)
+    kept = first.generator.centres.clone()
+    train(config, digits[:500], rng=torch.Generator().manual_seed(0), progress=False,
+          models=(first.generator, first.discriminator))
+    assert torch.equal(first.generator.centres, kept)
+
+
+def test_piles_refuse_labels_and_a_data_loader(digits, mnist):
+    config = TrainConfig(model=ModelConfig(piles=20), batch_size=32, steps=2)
+    with pytest.raises(CourseError, match="a GAN with piles finds its own labels"):
+        train(config, digits, labels=mnist[1][:2000], progress=False)
+    loader = make_loader(MNISTDigits(mnist[0][:256], mnist[1][:256]), 32, torch.Generator().manual_seed(0))
+    with pytest.raises(CourseError, match=re.escape("Pass the images as a tensor (training_images()).")):
+        train(config, loader, progress=False)
+
+
+def test_a_saved_piled_generator_loads_with_its_piles_and_draws_the_same_digits(piled, tmp_path):
+    generator, _ = piled
+    path = save_generator(generator, ModelConfig(piles=20), tmp_path / "g.pt")
+    loaded, config = load_generator(path)
+    z = torch.randn(16, 64)
+    assert config.piles == 20 and torch.equal(loaded.share, generator.share)
+    assert torch.equal(generate(loaded, z), generate(generator, z))
+
+
+@pytest.mark.parametrize("config", [ModelConfig(piles=20), ModelConfig(conditional=True)])
+def test_the_console_refuses_a_gan_told_a_pile_or_a_digit(digits, config):
+    with pytest.raises(CourseError, match="the console trains GANs whose D judges an image alone"):
+        TrainingConsole(digits, TrainConfig(model=config, batch_size=32))
+
+
+def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads):
+    assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", "--piles", "20", "--out", str(tmp_path)]) == 0
+    model = json.loads((tmp_path / "history.json").read_text())["config"]["model"]
+    assert (model["piles"], model["islands"]) == (20, 0)
+    loaded, _ = load_generator(tmp_path / "generator.pt")
+    assert isinstance(loaded, PiledGenerator) and loaded.ready
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--piles", "1"], "error: piles must be 0 (none) or a whole number of at least 2"),
+    (["--piles", "10", "--islands", "10"], "error: piles are for the MLP GAN without digit labels or islands"),
+    (["--piles", "10", "--conditional"], "error: piles are for the MLP GAN without digit labels or islands"),
+])
+def test_cli_piles_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, restore_threads, args, message):
+    assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2
+    assert capsys.readouterr().err.startswith(message)
+    assert not (tmp_path / "out").exists()
