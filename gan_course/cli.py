@@ -75,8 +75,8 @@ def train(args: argparse.Namespace) -> int:
     check_writable(out)
     meter = None if args.no_meter else _meter(args.data)
     kind = f"conditional {config.model.model}" if args.conditional else config.model.model
-    kind += f" with {config.model.piles} piles" if config.model.piles else ""
-    print(f"Training the {kind} GAN on {len(images):,} digits on {device}"
+    kind += f" GAN with {config.model.piles} piles" if config.model.piles else " GAN"
+    print(f"Training the {kind} on {len(images):,} digits on {device}"
           + (f" ({threads} threads: {why})" if threads else "") + f", budget: {_budget_text(config)}")
     result = training.train(config, images, device, rng=rng, labels=labels if args.conditional else None)
     history = result.history
@@ -84,7 +84,7 @@ def train(args: argparse.Namespace) -> int:
     atomic_write_json({"config": config.to_dict(), "history": history.to_dict()}, out / "history.json")
     asked = cycling_digits(args.samples) if args.conditional else None
     samples = write_samples(result.sampler, config.model.latent_dim, args.samples, args.seed, out,
-                            f"{kind} GAN after {history.step[-1]} steps", asked)
+                            f"{kind} after {history.step[-1]} steps", asked)
     for message in history.warnings:
         print(f"warning: {message}")
     if history.machine:
@@ -119,7 +119,7 @@ def sample(args: argparse.Namespace) -> int:
         raise CourseError(f"--digit needs a conditional run, but {checkpoint} holds an unconditional generator, which "
                           "cannot be told the digit. Drop --digit, or train one: python -m gan_course train --conditional.")
     check_writable(out)
-    labels, what = None, f"{config.model} GAN samples"
+    labels, what = None, f"{config.model} GAN" + (f" with {config.piles} piles" if config.piles else "") + " samples"
     if config.conditional:
         labels = torch.full((args.samples,), args.digit) if args.digit is not None else cycling_digits(args.samples)
         what = f"conditional {config.model} GAN: " + (f"digit {args.digit}" if args.digit is not None else "digits 0-9 in turn")

@@ -766,6 +766,7 @@ fig = compare_runs([plain_run, island_run], title=f"Plain noise and 10 islands, 
 # found the same on 3 seeds after 30 and 60 s of training: after 60 s, 81 to 84% confident with the
 # islands against 72 to 74% with plain noise; after five minutes, 91% against 81%. They do not reach real
 # digits' 97%: within one island G still blends styles, and some islands hold more than one kind of digit.
+# (Notebook 07 goes a step further without labels: piles of similar digits, which D is told as well.)
 
 # %%
 print("islands: more confident digits:", island_run.quality.confident > plain_run.quality.confident,

@@ -170,12 +170,16 @@ def test_the_console_refuses_a_gan_told_a_pile_or_a_digit(digits, config):
         TrainingConsole(digits, TrainConfig(model=config, batch_size=32))
 
 
-def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads):
+def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsys):
     assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", "--piles", "20", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("Training the mlp GAN with 20 piles on ")
     model = json.loads((tmp_path / "history.json").read_text())["config"]["model"]
     assert (model["piles"], model["islands"]) == (20, 0)
     loaded, _ = load_generator(tmp_path / "generator.pt")
     assert isinstance(loaded, PiledGenerator) and loaded.ready
+    assert main(["sample", str(tmp_path), "--samples", "10", "--device", "cpu"]) == 0  # G(z): the piles come from z
+    assert torch.equal(torch.load(tmp_path / "sample" / "samples.pt", weights_only=True),
+                       torch.load(tmp_path / "samples.pt", weights_only=True))
 
 
 @pytest.mark.parametrize("args, message", [
