@@ -11,7 +11,8 @@ Trains, one after the other on the same machine and data (the course's 10,000 di
 The sampled generator is copied at 15, 30, 60, 120 and 300 s of training; afterwards, outside the timed budget,
 the digit meter scores 1,000 samples of each copy, and 1,000 real digits for reference. Then the speed of the
 default alone, beside a busy program and two at once (benchmarks/speed.py in subprocesses). Writes
-benchmarks/results.json and docs/quality_vs_time.png. Run it on an otherwise idle machine.
+benchmarks/results.json, docs/quality_vs_time.png and the 60 s grids of the default and of the piles
+(docs/default_60s.png, docs/piles_60s.png). Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results.json"))
     parser.add_argument("--plot", default=str(HERE.parent / "docs" / "quality_vs_time.png"))
     parser.add_argument("--grid", default=str(HERE.parent / "docs" / "default_60s.png"))
+    parser.add_argument("--piles-grid", default=str(HERE.parent / "docs" / "piles_60s.png"))
     parser.add_argument("--table", action="store_true", help="only print the tables and redraw the plot from --out")
     parser.add_argument("--rescore-real", action="store_true", help="with --table: score the real digits again")
     args = parser.parse_args()
@@ -250,6 +252,7 @@ def main() -> None:
         "common": ("MLP GAN as commonly taught", common, images, None),
         "tutorial": ("PyTorch tutorial DCGAN 64x64", TrainConfig(model=ModelConfig("dcgan", latent_dim=100), batch_size=128, ema=None), images64, "tutorial"),
     }
+    grids = {"default": (Path(args.grid), "course default"), "piles": (Path(args.piles_grid), "50 piles")}
     chosen = args.only.split(",") if args.only else list(plans)
     real = score_real(meter, images)
     results = {"machine": f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores, "
@@ -263,10 +266,10 @@ def main() -> None:
         history, copies = run(config, data, device, marks, models, labels if special == "conditional" else None)
         marks_out = [{"seconds": t, "step": step, **reading(score(meter, g, config.model.latent_dim, conditional=special == "conditional"))}
                      for t, step, g in copies]
-        if key == "default" and any(t == 60 for t, _, _ in copies):  # the README's picture: 64 digits after 60 s
+        if key in grids and any(t == 60 for t, _, _ in copies):  # the README's pictures: 64 digits after 60 s
             (step60, g60), = [(step, g) for t, step, g in copies if t == 60]
             z = sample_noise(64, config.model.latent_dim, torch.Generator().manual_seed(123))
-            save_grid(generate(g60, z), Path(args.grid), f"course default after 60 s ({step60:,} steps)")
+            save_grid(generate(g60, z), grids[key][0], f"{grids[key][1]} after 60 s ({step60:,} steps)")
         results["runs"].append({"name": name, "preset": key, "threads": history.threads, "steps": history.step[-1],
                                 "ms_per_step": round(1000 * history.seconds[-1] / history.step[-1], 2), "marks": marks_out})
         print(f"  {name} ({history.threads} threads): " + ", ".join(

@@ -449,10 +449,10 @@ print("piles: more confident digits:", pile_run.quality.confident > island_run.q
 
 # %% [markdown]
 # Each row keeps to its centre's digit; the second, a 9 whose centre leans towards a 4, draws both. The
-# piles have costs too. A step takes a little longer (6.5 ms against 5.9 on one thread in the benchmark;
+# piles have costs too. A step takes a little longer (6.4 ms against 5.9 on one thread in the benchmark;
 # each network has 50 more inputs), and past two minutes the confident share stops rising:
 # 91% at 120 s and still 91% after five minutes, where the islands reach 92%, though the FD keeps falling
-# (27 after five minutes, below real digits' 34). The course default keeps the islands: its D judges an
+# (29 after five minutes, below real digits' 34). The course default keeps the islands: its D judges an
 # image alone, as the lectures' loop in notebook 05 and the training console need. The piles are one
 # setting away:
 #
