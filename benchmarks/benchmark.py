@@ -3,16 +3,17 @@
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/benchmark.py
 
 Trains, one after the other on the same machine and data (the course's 10,000 digits), each for --seconds:
-  1. the course default (gan_course.training.course_default()), and the same with plain noise (no islands),
-     and with 50 piles of similar digits instead of the islands (course_default(piles=True), notebook 07),
+  1. the course default (gan_course.training.course_default(): 50 piles of similar digits, notebook 07), the
+     same with 10 islands in the noise instead (course_default(piles=False), the default before the piles), and
+     that with batch 32 throughout, and with plain noise,
   2. the course DCGAN at 28x28 (course_default("dcgan")), for runs of a few minutes,
   3. the MLP GAN as commonly taught (G 100-256-512-1024-784, D 784-512-256-1, Adam 2e-4, beta1 0.5, batch 128),
   4. the PyTorch tutorial DCGAN at 64x64 (nz 100, ngf = ndf = 64, batch 128, Adam 2e-4, beta1 0.5).
 The sampled generator is copied at 15, 30, 60, 120 and 300 s of training; afterwards, outside the timed budget,
 the digit meter scores 1,000 samples of each copy, and 1,000 real digits for reference. Then the speed of the
 default alone, beside a busy program and two at once (benchmarks/speed.py in subprocesses). Writes
-benchmarks/results.json, docs/quality_vs_time.png and the 60 s grids of the default and of the piles
-(docs/default_60s.png, docs/piles_60s.png). Run it on an otherwise idle machine.
+benchmarks/results.json, docs/quality_vs_time.png and the default's 60 s grid (docs/default_60s.png). Run it on
+an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ def plot(results: dict, path: Path) -> None:
             ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.grid(alpha=0.3)
         left.legend(loc="lower right", fontsize=11)
-        fig.suptitle(f"{results['machine']}, {results['date']}", fontsize=14)
+        fig.suptitle(f"{results['machine']}\n{results['date']}", fontsize=13)  # two lines: a merged date is long
         fig.tight_layout()
         fig.savefig(path, dpi=80)
         plt.close(fig)
@@ -213,7 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--marks", default="15,30,60,120,300", help="checkpoint times in seconds")
-    parser.add_argument("--only", help="comma-separated subset: default,one-batch,plain,piles,dcgan,conditional,common,"
+    parser.add_argument("--only", help="comma-separated subset: default,islands,one-batch,plain,dcgan,conditional,common,"
                                        "tutorial")
     parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
@@ -221,7 +222,6 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results.json"))
     parser.add_argument("--plot", default=str(HERE.parent / "docs" / "quality_vs_time.png"))
     parser.add_argument("--grid", default=str(HERE.parent / "docs" / "default_60s.png"))
-    parser.add_argument("--piles-grid", default=str(HERE.parent / "docs" / "piles_60s.png"))
     parser.add_argument("--table", action="store_true", help="only print the tables and redraw the plot from --out")
     parser.add_argument("--rescore-real", action="store_true", help="with --table: score the real digits again")
     args = parser.parse_args()
@@ -242,17 +242,18 @@ def main() -> None:
                          batch_size=128, lr_g=2e-4, lr_d=2e-4, ema=None)  # as taught: samples from G itself
     images64 = F.interpolate(images, size=(64, 64), mode="bilinear", align_corners=False).clamp(-1, 1)
     plans = {
-        "default": ("course default", course_default(), images, None),
-        "one-batch": ("course default, batch 32 throughout", variant(course_default(), double_batch_at=None), images, None),
-        "plain": ("course default, plain noise, batch 32 throughout", variant(course_default(), islands=0, double_batch_at=None),
+        "default": ("course default (50 piles)", course_default(), images, None),
+        "islands": ("course default with 10 islands instead of piles", course_default(piles=False), images, None),
+        "one-batch": ("islands, batch 32 throughout", variant(course_default(piles=False), double_batch_at=None),
+                      images, None),
+        "plain": ("plain noise, batch 32 throughout", variant(course_default(piles=False), islands=0, double_batch_at=None),
                   images, None),
-        "piles": ("course default with 50 piles (notebook 07)", course_default(piles=True), images, None),
         "dcgan": ("course DCGAN 28x28", course_default("dcgan"), images, None),
         "conditional": ("course conditional MLP (notebook 07)", course_default(conditional=True), images, "conditional"),
         "common": ("MLP GAN as commonly taught", common, images, None),
         "tutorial": ("PyTorch tutorial DCGAN 64x64", TrainConfig(model=ModelConfig("dcgan", latent_dim=100), batch_size=128, ema=None), images64, "tutorial"),
     }
-    grids = {"default": (Path(args.grid), "course default"), "piles": (Path(args.piles_grid), "50 piles")}
+    grids = {"default": (Path(args.grid), "course default (50 piles)")}
     chosen = args.only.split(",") if args.only else list(plans)
     real = score_real(meter, images)
     results = {"machine": f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores, "

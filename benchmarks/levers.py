@@ -3,7 +3,8 @@
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/levers.py --seconds 60 --seeds 0,1,2
 
 Every run trains the course default's MLP GAN with plain noise (batch 32, Adam 2e-3, beta1 0.5, EMA; the
-islands that the default now has are the levers "10-way code in z, ...") for the same wall-clock
+islands of course_default(piles=False) are the levers "10-way code in z, ...", the piles of the course
+default the levers "piles ...") for the same wall-clock
 budget on one torch thread, with one lever changed, and copies the sampled generator at fixed times; afterwards
 the digit meter scores 1,000 samples of each copy. Runs go one after the other, seeds interleaved, so that a
 noisy machine hurts every lever alike. Prints a table of the median and the range over the seeds.
@@ -94,11 +95,15 @@ LEVERS = {  # name: changes from the plain default
     "islands 10x3 + batch 32 then 64 + G 256-512-1024 + D 512": {
         "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}, "g_hidden": (256, 512, 1024), "d_hidden": (512,)},
     "piles 100 + batch 32 then 64 at step 3000": {"piles": 100, "batch_steps": {3000: 64}},
-    "piles 50 + batch 32 then 64 at step 3000 (course_default(piles=True))": {"piles": 50, "batch_steps": {3000: 64}},
+    "piles 50 + batch 32 then 64 at step 3000 (course_default())": {"piles": 50, "batch_steps": {3000: 64}},
     "piles 50 + batch 32 then 64 + D 512": {"piles": 50, "batch_steps": {3000: 64}, "d_hidden": (512,)},
     "piles 50 + batch 32 then 64 + EMA 0.9995": {"piles": 50, "batch_steps": {3000: 64}, "ema": 0.9995},
     "piles 50 + batch 32, 64 at 3000, 128 at 12000 + D 512": {"piles": 50, "batch_steps": {3000: 64, 12000: 128},
                                                                "d_hidden": (512,)},
+    "piles 50 + batch 32 then 64 + D 512 + G 256-512-1024": {"piles": 50, "batch_steps": {3000: 64}, "d_hidden": (512,),
+                                                            "g_hidden": (256, 512, 1024)},
+    "piles 50 + batch 32 then 64 + D 512 + EMA 0.9995": {"piles": 50, "batch_steps": {3000: 64}, "d_hidden": (512,),
+                                                        "ema": 0.9995},
     "piles 50 + batch 32 then 64 + lr to 0.25x from step 10000 to 30000": {
         "piles": 50, "batch_steps": {3000: 64}, "late_decay": (10000, 30000, 0.25)},
     "InfoGAN 10-way code, lambda 1": {"code": 10, "info": 1.0},

@@ -67,11 +67,11 @@ def parser() -> argparse.ArgumentParser:
                    help=f"double the batch from the first epoch at or after this step, 0 for never (default "
                         f"{default.double_batch_at} for the MLP; notebook 05)")
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
-    t.add_argument("--islands", type=int, help=f"islands in the MLP's noise, 0 for plain noise (default "
-                                               f"{default.model.islands}; notebook 05)")
     t.add_argument("--piles", type=int, metavar="N",
-                   help="sort the digits into N piles of similar ones (k-means) and tell G and D the pile, instead "
-                        "of the islands (notebook 07); 0 for none (default)")
+                   help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "
+                        f"(default {default.model.piles} for the MLP; notebook 07); 0 for none")
+    t.add_argument("--islands", type=int, help="islands in the MLP's noise instead of the piles (10 before the "
+                                               "piles came; notebook 05), 0 for plain noise")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--threads", type=positive_int, help="CPU threads (default: GAN_COURSE_THREADS, else half the cores no other program is busy on)")

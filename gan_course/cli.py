@@ -57,10 +57,10 @@ def train(args: argparse.Namespace) -> int:
         threads, why = (args.threads, "--threads") if args.threads else choose_threads()
     out = Path(args.out)
     config = course_default(args.model, args.conditional)
-    if args.piles:  # piles replace the islands unless --islands asks for both (which ModelConfig refuses)
-        config.model = replace(config.model, islands=0 if args.islands is None else args.islands, piles=args.piles)
-    elif args.islands is not None:  # checked by ModelConfig before anything is written
-        config.model = replace(config.model, islands=args.islands)
+    if args.piles is not None or args.islands is not None:  # checked by ModelConfig before anything is written
+        islands = args.islands or 0  # islands replace the default's piles; asking for both is refused
+        piles = args.piles if args.piles is not None else (0 if islands else config.model.piles)
+        config.model = replace(config.model, islands=islands, piles=piles)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
         config.double_batch_at = args.double_batch_at or None

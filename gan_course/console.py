@@ -43,19 +43,22 @@ def check_range(name: str, value, low, high, hint: str, whole: bool = False) -> 
 class TrainingConsole:
     """Train, pause, step D or G, change learning rates, scrub the timeline and fork, from code or the widget.
 
-    images: (N, 1, 28, 28) in [-1, 1]. `config` defaults to the course's (its budget is ignored: `run`
-    sets one). A timeline point (grid, statistics, meter reading, checkpoint) is kept at `is_snapshot_step(
-    step, every)`; at most `keep` checkpoints per branch (older ones are thinned out).
+    images: (N, 1, 28, 28) in [-1, 1]. `config` defaults to the course's without piles,
+    `course_default(piles=False)` (its budget is ignored: `run` sets one). A timeline point (grid, statistics,
+    meter reading, checkpoint) is kept at `is_snapshot_step(step, every)`; at most `keep` checkpoints per
+    branch (older ones are thinned out).
     """
 
     def __init__(self, images: torch.Tensor, config: TrainConfig | None = None, meter=None,
                  device: torch.device | str = "cpu", seed: int = 0, every: int = 100, keep: int = 16):
-        config = replace(config or course_default(), epochs=None, seconds=None, steps=None)
+        # without piles by default: a lone Step G has no real digits whose piles it could ask G for
+        config = replace(config or course_default(piles=False), epochs=None, seconds=None, steps=None)
         replace(config, steps=1).validate(len(images))
         if config.model.conditional or config.model.piles:
             raise CourseError("the console trains GANs whose D judges an image alone; this config tells G and D a "
                               f"{'digit' if config.model.conditional else 'pile'} as well. Train it with train() or "
-                              "train_and_show(), or give the console a config with conditional=False and piles=0.")
+                              "train_and_show(), or give the console course_default(piles=False): the course's "
+                              "settings with islands instead of piles.")
         check_images(images[:256])
         check_range("every", every, 1, 10_000, "Try every=100.", whole=True)
         check_range("keep", keep, 2, 1000, "Try keep=16.", whole=True)

@@ -1,10 +1,10 @@
 """Training runs side by side: the same seed, the same budget, one setting changed (notebook 06).
 
-    base = course_default()
+    base = course_default(piles=False)  # D judges an image alone, as in the lectures' loop
     runs = {"balanced": run_config("balanced", base, images, steps=3000, meter=meter),
             "strong D": run_config("strong D", variant(base, lr_g=base.lr_g / 1000), images, 3000, meter)}
     fig = compare_runs(runs.values())
-    print(summary_table(runs.values()))
+    print(summary_table(runs.values(), base))
 """
 
 from __future__ import annotations
@@ -134,17 +134,18 @@ def _plot_counts(run: Run, ax) -> None:
 
 def changes(config: TrainConfig, base: TrainConfig | None = None) -> str:
     """The settings in which `config` differs from `base` (default: the course default), e.g. "d_steps=5, lr_g=0.01"."""
-    base, found = base if base is not None else course_default(), []
+    given, base, found = base is not None, base if base is not None else course_default(), []
     for owner, other in ((config, base), (config.model, base.model)):
         for f in fields(owner):
             value = getattr(owner, f.name)
             if f.name not in ("model", "steps", "epochs", "seconds", "snapshot_every") and value != getattr(other, f.name):
                 found.append(f"{f.name}={value:g}" if isinstance(value, float) else f"{f.name}={value}")
-    return ", ".join(found) or "course default"
+    return ", ".join(found) or ("unchanged" if given else "course default")
 
 
-def summary_table(runs) -> str:
-    """A text table: what each run changed, D's outputs and |grad G| (see `Run`), and the meter's figures."""
+def summary_table(runs, base: TrainConfig | None = None) -> str:
+    """A text table: what each run changed from `base` (see `changes`), D's outputs and |grad G| (see `Run`), and
+    the meter's figures."""
     runs = _as_list(runs)
     width = max(len(run.name) for run in runs) + 2
     header = (f"{'run':<{width}}{'D(x)':>6}{'D(G(z))':>9}{'|grad G| start':>15}{'end':>7}{'confident':>11}{'classes':>9}"
@@ -154,7 +155,7 @@ def summary_table(runs) -> str:
         (d_x, d_g_z), (start, end), q = run.d_outputs(), run.gradient_norms(), run.quality
         meter = f"{q.confident:>11.0%}{q.classes:>6}/10{q.fd:>7.0f}" if q is not None else f"{'-':>11}{'-':>9}{'-':>7}"
         lines.append(f"{run.name:<{width}}{d_x:>6.2f}{d_g_z:>9.2f}{start:>15.2f}{end:>7.2f}{meter}"
-                     f"{len(run.result.history.warnings):>6}  {changes(run.result.config)}")
+                     f"{len(run.result.history.warnings):>6}  {changes(run.result.config, base)}")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ from gan_course.losses import (PAPER_LR, check_learning_rate, discriminator_loss
 from gan_course.models import ModelConfig, build_models, sample_noise
 from gan_course.piles import nearest_pile
 
-PILES = 50  # course_default(piles=True): 100 were no better after 60 s and slower at 15 s (benchmarks/README.md)
+PILES = 50  # course_default(): 100 were no better after 60 s and slower at 15 s (benchmarks/README.md)
 READ_EVERY = 100  # steps between two reads of the statistics from the device (and at every snapshot)
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g")
 GENERATOR_LOSSES = {"non-saturating": generator_loss, "saturating": saturating_generator_loss}
@@ -520,32 +520,29 @@ def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
         callback(result)
 
 
-def course_default(model: str = "mlp", conditional: bool = False, piles: bool = False) -> TrainConfig:
+def course_default(model: str = "mlp", conditional: bool = False, piles: bool | None = None) -> TrainConfig:
     """The course's default run: chosen with the benchmark (benchmarks/README.md) for digits within a minute on 2 CPU cores.
 
     The MLP trains at 2e-3, ten times the DCGAN paper's 2e-4: at batch 32 the small MLP GAN stays stable
     there, learns digits in seconds instead of a minute, and the averaged generator (`ema`) smooths the jitter.
-    Its noise has 10 islands (`ModelConfig.islands`, `to_islands`): more recognisable digits, fewer half-way shapes.
+    Before the first step it sorts the digits into `PILES` piles of similar ones (k-means, no labels;
+    `gan_course.piles`, notebook 07), and G and D are told each image's pile: fewer half-way shapes.
     After 3,000 steps (about 15 s) its batches double to 64 (`double_batch_at`): many quick steps while G is
     far from digits, steadier gradients once it is near them (notebook 05).
+    piles=False: the same run without piles, its noise in 10 islands instead (`ModelConfig.islands`,
+    `to_islands`): D judges an image alone, as in the lectures' loop, the training console and notebook 06.
     conditional=True: the conditional MLP GAN of notebook 07, with a 10 x 10 fixed-noise grid (a column per digit).
-    piles=True: the default MLP run, but G and D are told which of `PILES` piles of similar digits (k-means, no
-    labels; `gan_course.piles`, notebook 07) an image belongs to, instead of the islands.
     """
-    if piles:
-        if model != "mlp" or conditional:
-            raise CourseError("piles go with the unconditional MLP GAN; use model 'mlp' without conditional.")
-        config = course_default()
-        config.model = ModelConfig("mlp", piles=PILES)
-        return config
+    if piles and (model != "mlp" or conditional):
+        raise CourseError("piles go with the unconditional MLP GAN; use model 'mlp' without conditional.")
     if conditional:
         if model != "mlp":
             raise CourseError(f"the conditional GAN exists as an MLP only; got model {model!r}. Use --model mlp.")
         return TrainConfig(model=ModelConfig("mlp", conditional=True), batch_size=32, lr_g=2e-3, lr_d=2e-3,
                            seconds=120.0, n_fixed=100)
     if model == "mlp":
-        return TrainConfig(model=ModelConfig("mlp", islands=10), batch_size=32, double_batch_at=3000, lr_g=2e-3,
-                           lr_d=2e-3, seconds=60.0)
+        told = ModelConfig("mlp", islands=10) if piles is False else ModelConfig("mlp", piles=PILES)
+        return TrainConfig(model=told, batch_size=32, double_batch_at=3000, lr_g=2e-3, lr_d=2e-3, seconds=60.0)
     if model == "dcgan":
         return TrainConfig(model=ModelConfig("dcgan"), batch_size=32, lr_g=1e-3, lr_d=1e-3, seconds=60.0)
     raise CourseError(f"Unknown model {model!r}; choose one of mlp, dcgan.")

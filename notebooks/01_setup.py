@@ -232,8 +232,8 @@ settings = [
     ("g_hidden", model_config.g_hidden, "widths of the MLP generator's hidden layers"),
     ("d_hidden", model_config.d_hidden, "widths of the MLP discriminator's hidden layers: deliberately smaller"),
     ("ngf / ndf", (model_config.ngf, model_config.ndf), "feature maps of the DCGAN generator / discriminator"),
-    ("islands", model_config.islands, "the noise's first numbers become one of this many islands (notebook 05)"),
-    ("piles", model_config.piles, "0: none; notebook 07 sorts the digits into piles of similar ones instead"),
+    ("piles", model_config.piles, "the digits sorted into this many piles of look-alikes, told to G and D (07)"),
+    ("islands", model_config.islands, "0: none; without piles the noise has 10 islands instead (notebook 05)"),
     ("channels", 1, "MNIST digits are grey: one channel of 28 x 28 pixels"),
 ]
 for name, value, why in settings:

@@ -83,9 +83,9 @@ discriminator(images).shape
 #
 # The generator goes the other way: from `latent_dim` numbers up to 784 pixels. Its hidden blocks are
 # `Linear` + `BatchNorm1d` + `LeakyReLU` (no BatchNorm straight on the noise), and it ends in `Tanh`, so
-# every pixel lies in (-1, 1), the range of the data from notebook 02. (The course default's generator
-# also reshapes its noise into ten *islands* before the first layer; notebook 05 shows why. That step has
-# no weights, so the layers and counts below are the same.)
+# every pixel lies in (-1, 1), the range of the data from notebook 02. (The course default's G and D are
+# also told which of 50 *piles* of look-alike digits an image belongs to, as 50 more inputs to their first
+# layer; notebook 07 shows how. Here we build the plain pair that the lectures draw.)
 
 # %%
 from gan_course.models import MLPGenerator

@@ -350,7 +350,8 @@ def screenshot(page, path: Path, bottom_of=None) -> Path:
 # ---------------------------------------------------------------------------------------------------------
 # The training widget of gan_course.live.training_controls: sliders, Train, an output area.
 
-DONE_LINE = re.compile(r"^(Done|Stopped early): (\w+) GAN, epochs=(\d+), lr=([0-9.e+-]+), k=(\d+): ([\d,]+) steps.*$", re.M)
+DONE_LINE = re.compile(r"^(Done|Stopped early): (\w+) GAN(?: with \d+ piles)?, epochs=(\d+), lr=([0-9.e+-]+), k=(\d+): "
+                       r"([\d,]+) steps.*$", re.M)
 RECORD_IMAGES = """area => {
     window.__dashboardImages = [];
     const record = () => area.querySelectorAll('img').forEach(img => {

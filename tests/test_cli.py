@@ -49,7 +49,7 @@ def test_train_ends_with_a_one_line_summary(tmp_path, mnist, meter, capsys):
                  "--lr", "1e-3", "--threads", "1", "--device", "cpu"])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
-    assert out[0] == f"Training the mlp GAN on {len(mnist[0]):,} digits on cpu (1 threads: --threads), budget: 20 steps"
+    assert out[0] == f"Training the mlp GAN with 50 piles on {len(mnist[0]):,} digits on cpu (1 threads: --threads), budget: 20 steps"
     assert out[-1].startswith("Trained 20 steps in ")
     assert "ms/step); digit meter: confident " in out[-1]
     assert out[-1].endswith(f"wrote {tmp_path}/generator.pt, samples.pt, history.json, grid.png")
@@ -65,10 +65,24 @@ def test_train_without_threads_uses_the_setting_and_says_so(tmp_path, monkeypatc
     assert "(1 threads: set by GAN_COURSE_THREADS)" in capsys.readouterr().out.splitlines()[0]
 
 
-def test_train_records_the_islands_and_islands_0_trains_on_plain_noise(trained_run, tmp_path):
-    assert json.loads((trained_run[1] / "history.json").read_text())["config"]["model"]["islands"] == 10
-    assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", "--islands", "0", "--out", str(tmp_path)]) == 0
-    assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["islands"] == 0
+def recorded_model(folder) -> tuple[int, int]:
+    model = json.loads((folder / "history.json").read_text())["config"]["model"]
+    return model["piles"], model["islands"]
+
+
+@pytest.mark.parametrize("args, piles_islands", [
+    (["--islands", "10"], (0, 10)),  # islands replace the default's piles
+    (["--piles", "0"], (0, 0)),  # plain noise
+    (["--piles", "0", "--islands", "10"], (0, 10)),
+    (["--islands", "0"], (50, 0)),  # the default already has no islands
+])
+def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, piles_islands):
+    assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
+    assert recorded_model(tmp_path) == piles_islands
+
+
+def test_train_records_the_default_piles(trained_run):
+    assert recorded_model(trained_run[1]) == (50, 0)
 
 
 def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp_path):
@@ -82,6 +96,8 @@ def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp
     (["--islands", "1"], "error: islands must be 0 (plain noise) or a whole number from 2 to latent_dim (64); got 1."),
     (["--model", "dcgan", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
     (["--conditional", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
+    (["--piles", "50", "--islands", "10"], "error: piles are for the MLP GAN without digit labels or islands"),
+    (["--model", "dcgan", "--piles", "50"], "error: piles are for the MLP GAN without digit labels or islands"),
 ])
 def test_settings_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2

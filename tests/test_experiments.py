@@ -109,6 +109,8 @@ def test_summary_table_has_a_row_per_run_with_what_it_changed(images, small):
     assert len(lines) == 4 and lines[0].startswith("run") and set(lines[1]) == {"-"}
     assert lines[2].startswith("slow G") and lines[2].endswith("batch_size=16, lr_g=1e-05")
     assert lines[3].startswith("strong D") and lines[3].endswith("batch_size=16, d_steps=3")
+    from_small = summary_table(runs, base=small).splitlines()
+    assert from_small[2].endswith("  lr_g=1e-05") and from_small[3].endswith("  d_steps=3")
     start, end = runs["strong D"].gradient_norms(first=3, last=3)
     norms = runs["strong D"].result.history.grad_g
     assert (start, end) == (pytest.approx(sorted(norms[:3])[1]), pytest.approx(sorted(norms[-3:])[1])) and start > 0
@@ -119,6 +121,10 @@ def test_changes_names_the_settings_that_differ_from_the_course_default():
 
     assert changes(course_default()) == "course default"
     assert changes(variant(g_loss="saturating", d_hidden=(1024, 512), k=2)) == "k=2, g_loss=saturating, d_hidden=(1024, 512)"
+    islands = course_default(piles=False)
+    assert changes(islands) == "islands=10, piles=0"
+    assert changes(islands, base=islands) == "unchanged"
+    assert changes(variant(islands, k=2), base=islands) == "k=2"
 
 
 def test_compare_curves_draws_one_line_per_run_and_names_bad_stats(images, small):

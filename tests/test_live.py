@@ -40,7 +40,7 @@ def test_train_and_show_one_epoch_prints_its_settings(digits, meter, capsys):
     steps = len(digits) // result.config.batch_size
     assert len(result.history.step) == steps
     (summary,) = [line for line in out.splitlines() if line.startswith("Done:")]
-    assert summary.startswith(f"Done: mlp GAN, epochs=1, lr=0.002, k=1: {steps} steps in ")
+    assert summary.startswith(f"Done: mlp GAN with 50 piles, epochs=1, lr=0.002, k=1: {steps} steps in ")
     assert re.search(r"on cpu; digit meter: confident \d+%, classes \d+/10, FD \d+\.\d$", summary)
     assert "Figure" in out  # the dashboard was displayed (as text outside a notebook)
 
@@ -108,4 +108,4 @@ def test_clicking_train_trains_with_the_slider_values(digits, capsys):
     assert result.config.epochs == 2 and result.config.lr_g == result.config.lr_d == pytest.approx(1e-3)
     assert len(result.history.step) == 2 * (320 // result.config.batch_size)
     assert not found["Train"].disabled
-    assert "Done: mlp GAN, epochs=2, lr=0.001, k=1" in capsys.readouterr().out
+    assert "Done: mlp GAN with 50 piles, epochs=2, lr=0.001, k=1" in capsys.readouterr().out

@@ -135,10 +135,12 @@ def test_a_generator_with_islands_draws_the_same_image_for_every_z_of_one_island
     assert torch.equal(generator(z), plain(to_islands(z, 10)))
 
 
-def test_the_course_default_has_ten_islands_and_other_presets_none():
-    assert course_default().model.islands == 10
-    assert course_default("dcgan").model.islands == 0 and course_default(conditional=True).model.islands == 0
-    assert ModelConfig().islands == 0
+def test_the_course_default_has_fifty_piles_and_without_them_ten_islands():
+    assert (course_default().model.piles, course_default().model.islands) == (50, 0)
+    assert (course_default(piles=False).model.piles, course_default(piles=False).model.islands) == (0, 10)
+    for other in (course_default("dcgan"), course_default(conditional=True), course_default("dcgan", piles=False)):
+        assert (other.model.piles, other.model.islands) == (0, 0)
+    assert ModelConfig().islands == 0 and ModelConfig().piles == 0
 
 
 def test_model_config_round_trips_through_a_dict():

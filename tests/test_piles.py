@@ -3,6 +3,8 @@
 import json
 import re
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -105,13 +107,13 @@ def test_model_config_refuses_piles_beside_digits_islands_or_the_dcgan(changes):
         ModelConfig(**changes, piles=10)
 
 
-def test_the_piles_preset_is_the_default_run_with_piles_instead_of_islands():
-    default, piled = course_default(), course_default(piles=True)
-    assert piled.model == ModelConfig(piles=PILES) and PILES == 50
-    assert (piled.batch_size, piled.double_batch_at, piled.lr_g, piled.lr_d, piled.seconds) == (
-        default.batch_size, default.double_batch_at, default.lr_g, default.lr_d, default.seconds)
-    with pytest.raises(CourseError, match="piles go with the unconditional MLP GAN"):
-        course_default("dcgan", piles=True)
+def test_the_course_default_has_piles_and_without_them_is_the_same_run_with_islands():
+    piled, islands = course_default(), course_default(piles=False)
+    assert piled.model == ModelConfig(piles=PILES) and PILES == 50 and course_default(piles=True) == piled
+    assert replace(piled, model=islands.model) == islands and islands.model == ModelConfig(islands=10)
+    for model, conditional in (("dcgan", False), ("mlp", True)):
+        with pytest.raises(CourseError, match="piles go with the unconditional MLP GAN"):
+            course_default(model, conditional, piles=True)
 
 
 def test_training_tells_d_the_pile_of_each_real_digit_and_asks_g_for_the_same(digits):
@@ -168,6 +170,10 @@ def test_a_saved_piled_generator_loads_with_its_piles_and_draws_the_same_digits(
 def test_the_console_refuses_a_gan_told_a_pile_or_a_digit(digits, config):
     with pytest.raises(CourseError, match="the console trains GANs whose D judges an image alone"):
         TrainingConsole(digits, TrainConfig(model=config, batch_size=32))
+
+
+def test_the_console_plays_the_course_default_without_piles(digits):
+    assert TrainingConsole(digits).branch.config.model == course_default(piles=False).model
 
 
 def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsys):
