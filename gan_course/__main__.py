@@ -70,6 +70,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--piles", type=int, metavar="N",
                    help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "
                         f"(default {default.model.piles} for the MLP; notebook 07); 0 for none")
+    t.add_argument("--truncation", type=float, metavar="PSI",
+                   help="with piles: draw with the noise's style numbers times PSI, e.g. 0.8 for five-minute runs "
+                        "(the truncation trick; benchmarks/README.md); 1 for none (default)")
     t.add_argument("--islands", type=int, help="islands in the MLP's noise instead of the piles (10 before the "
                                                "piles came; notebook 05), 0 for plain noise")
     t.add_argument("--seed", type=int, default=0)

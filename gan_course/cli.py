@@ -61,6 +61,8 @@ def train(args: argparse.Namespace) -> int:
         islands = args.islands or 0  # islands replace the default's piles; asking for both is refused
         piles = args.piles if args.piles is not None else (0 if islands else config.model.piles)
         config.model = replace(config.model, islands=islands, piles=piles)
+    if args.truncation is not None:
+        config.model = replace(config.model, truncation=args.truncation)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
         config.double_batch_at = args.double_batch_at or None

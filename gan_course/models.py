@@ -6,7 +6,7 @@ sigmoid inside `binary_cross_entropy_with_logits`, which is the numerically safe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
@@ -30,6 +30,9 @@ class ModelConfig:
     conditional: bool = False  # True: G(z, y) and D(x, y) are told the digit (gan_course.conditional, notebook 07)
     islands: int = 0  # MLP G only: > 1 turns the noise's first numbers into that many islands (`to_islands`, notebook 05)
     piles: int = 0  # MLP only: > 1 sorts the digits into that many piles, and G and D are told the pile (notebook 07)
+    # piles only: < 1 shrinks the noise's style numbers when G draws, never in training (the truncation trick,
+    # notebook 07); left out of the repr, which the notebooks print, while it is not part of the course default
+    truncation: float = field(default=1.0, repr=False)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -50,6 +53,13 @@ class ModelConfig:
         if self.piles and (self.model != "mlp" or self.conditional or self.islands):
             raise CourseError("piles are for the MLP GAN without digit labels or islands (G is told its pile "
                               "instead); set islands=0 and conditional=False, or piles=0.")
+        if isinstance(self.truncation, bool) or not isinstance(self.truncation, (int, float)) \
+                or not 0 < self.truncation <= 1:
+            raise CourseError(f"truncation must be a number above 0 and at most 1 (1: draw with the noise as it is, "
+                              f"0.8: shrink its style numbers by a fifth); got {self.truncation!r}.")
+        if self.truncation != 1 and not self.piles:
+            raise CourseError("truncation is for the GAN with piles (its G picks the pile from z's first number and "
+                              "draws with the rest shrunk); set piles=50, or truncation=1.")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -177,7 +187,7 @@ def build_models(config: ModelConfig | None = None, device: torch.device | str =
     if config.piles:
         from gan_course.piles import PiledDiscriminator, PiledGenerator  # local import: piles build on this module
 
-        return (PiledGenerator(config.latent_dim, config.g_hidden, config.piles).to(device),
+        return (PiledGenerator(config.latent_dim, config.g_hidden, config.piles, config.truncation).to(device),
                 PiledDiscriminator(config.d_hidden, config.piles).to(device))
     if config.model == "mlp":
         generator = MLPGenerator(config.latent_dim, config.g_hidden, config.islands)

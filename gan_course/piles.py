@@ -64,11 +64,14 @@ class PiledGenerator(nn.Module):
     `forward(z, piles)` draws the piles asked for (training asks for the real batch's); `forward(z)`
     lets z's first number pick the pile (`pick`). The centres and each pile's share of the digits are
     buffers: saved and loaded with the weights, set once by `set_piles` before training.
+    truncation < 1: in eval mode `forward(z)` multiplies z's other numbers, its style, by it (the truncation
+    trick: typical styles, clearer digits, less variety); training and `remeasure_batchnorm` run in train mode.
     """
 
-    def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (256, 512), piles: int = 50):
+    def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (256, 512), piles: int = 50,
+                 truncation: float = 1.0):
         super().__init__()
-        self.latent_dim, self.piles = latent_dim, piles
+        self.latent_dim, self.piles, self.truncation = latent_dim, piles, truncation
         self.mlp = MLPGenerator(latent_dim + piles, hidden)
         self.register_buffer("centres", torch.zeros(piles, 28 * 28))
         self.register_buffer("share", torch.zeros(piles))  # all 0 until `set_piles`
@@ -107,6 +110,8 @@ class PiledGenerator(nn.Module):
             raise CourseError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
         if piles is None:
             z, piles = self.pick(z)
+            if self.truncation != 1 and not self.training:  # drawing, never training: the truncation trick
+                z = torch.cat([z[:, :1], self.truncation * z[:, 1:]], 1)
         check_piles(piles, self.piles, len(z))
         return self.mlp(torch.cat([z, one_hot(piles, self.piles).to(z.device)], 1))  # (B, 1, 28, 28)
 

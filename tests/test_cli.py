@@ -96,8 +96,6 @@ def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp
     (["--islands", "1"], "error: islands must be 0 (plain noise) or a whole number from 2 to latent_dim (64); got 1."),
     (["--model", "dcgan", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
     (["--conditional", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
-    (["--piles", "50", "--islands", "10"], "error: piles are for the MLP GAN without digit labels or islands"),
-    (["--model", "dcgan", "--piles", "50"], "error: piles are for the MLP GAN without digit labels or islands"),
 ])
 def test_settings_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2

@@ -1,5 +1,6 @@
 """Piles: k-means on real digits, a G that picks its pile from z, and training told the pile (gan_course.piles)."""
 
+import copy
 import json
 import re
 
@@ -75,6 +76,32 @@ def test_g_of_z_alone_draws_what_g_draws_when_told_the_pile_z_picked(piled):
     picked, piles = generator.pick(z)
     assert torch.equal(generate(generator, z), generate(generator, picked, piles))
     assert not torch.equal(generate(generator, picked, piles), generate(generator, picked, (piles + 1) % 20))
+
+
+def test_truncation_shrinks_the_style_numbers_when_g_draws_and_never_in_training(piled):
+    generator, _ = piled
+    truncated = copy.deepcopy(generator)
+    truncated.truncation = 0.8
+    z = torch.randn(32, 64)
+    shrunk = torch.cat([z[:, :1], 0.8 * z[:, 1:]], 1)  # the first number, which picks the pile, is left alone
+    assert torch.equal(generate(truncated, z), generate(generator, shrunk))
+    assert generator.pick(z)[1].tolist() == generator.pick(shrunk)[1].tolist()
+    assert not torch.equal(generate(truncated, z), generate(generator, z))
+    assert torch.equal(truncated.train()(z), generator.train()(z))  # train mode: training and remeasure_batchnorm
+
+
+@pytest.mark.parametrize("truncation, message", [
+    (0, "truncation must be a number above 0 and at most 1"), (1.5, "truncation must be a number above 0"),
+    (True, "truncation must be a number above 0"), ("0.8", "truncation must be a number above 0"),
+])
+def test_model_config_refuses_a_truncation_outside_0_to_1(truncation, message):
+    with pytest.raises(CourseError, match=message):
+        ModelConfig(piles=50, truncation=truncation)
+
+
+def test_truncation_goes_with_piles_only():
+    with pytest.raises(CourseError, match="truncation is for the GAN with piles"):
+        ModelConfig(islands=10, truncation=0.8)
 
 
 def test_a_generator_whose_piles_are_not_set_says_what_to_do():
@@ -157,12 +184,14 @@ def test_piles_refuse_labels_and_a_data_loader(digits, mnist):
         train(config, loader, progress=False)
 
 
-def test_a_saved_piled_generator_loads_with_its_piles_and_draws_the_same_digits(piled, tmp_path):
-    generator, _ = piled
-    path = save_generator(generator, ModelConfig(piles=20), tmp_path / "g.pt")
+@pytest.mark.parametrize("truncation", [1.0, 0.8])
+def test_a_saved_piled_generator_loads_with_its_piles_and_draws_the_same_digits(piled, tmp_path, truncation):
+    generator = copy.deepcopy(piled[0])
+    generator.truncation = truncation
+    path = save_generator(generator, ModelConfig(piles=20, truncation=truncation), tmp_path / "g.pt")
     loaded, config = load_generator(path)
     z = torch.randn(16, 64)
-    assert config.piles == 20 and torch.equal(loaded.share, generator.share)
+    assert config.piles == 20 and config.truncation == truncation and torch.equal(loaded.share, generator.share)
     assert torch.equal(generate(loaded, z), generate(generator, z))
 
 
@@ -188,10 +217,19 @@ def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsy
                        torch.load(tmp_path / "samples.pt", weights_only=True))
 
 
+def test_cli_draws_with_the_truncation_asked_for_and_records_it(tmp_path, restore_threads):
+    assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", "--truncation", "0.8", "--out",
+                 str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["truncation"] == 0.8
+    assert load_generator(tmp_path / "generator.pt")[0].truncation == 0.8
+
+
 @pytest.mark.parametrize("args, message", [
     (["--piles", "1"], "error: piles must be 0 (none) or a whole number of at least 2"),
     (["--piles", "10", "--islands", "10"], "error: piles are for the MLP GAN without digit labels or islands"),
     (["--piles", "10", "--conditional"], "error: piles are for the MLP GAN without digit labels or islands"),
+    (["--truncation", "0"], "error: truncation must be a number above 0 and at most 1"),
+    (["--islands", "10", "--truncation", "0.8"], "error: truncation is for the GAN with piles"),
 ])
 def test_cli_piles_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, restore_threads, args, message):
     assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2
