@@ -736,7 +736,7 @@ print("the same z on its island:   ", [round(v, 2) for v in to_islands(z_two, 10
 print("islands of course_default(piles=False):", config.model.islands)
 
 # %% [markdown]
-# No labels are involved, so does it make the digits better? The same seed and the same number of steps,
+# Does it make the digits better? The same seed and the same number of steps,
 # once with plain noise and once with the islands (`variant` and `run_config` train a copy of a config
 # with one setting changed; notebook 06 uses them for every experiment):
 
@@ -783,7 +783,7 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 # The course default goes one step further, still without labels: it sorts the digits into 50 piles of
 # look-alikes before training and tells D each image's pile too, so that D judges "a real digit *of this
 # pile*?". Notebook 07 explains it after the conditional GAN it borrows from, and measures it against the
-# islands: after 6,000 steps there, 90% confident against 86%, and an FD of 73 against 117. The
+# islands: after 6,000 steps there, 90% confident against 84%, and an FD of 67 against 91. The
 # benchmark (`benchmarks/README.md`, 3 seeds, one thread) found 90 to 92% confident after 60 s of training
 # with the piles, against 85 to 87% with the islands.
 
