@@ -451,9 +451,8 @@ print("piles: more confident digits:", pile_run.quality.confident > island_run.q
 
 # %% [markdown]
 # Each row keeps to its centre's digit; the second and the eighth, 9s whose centres lean towards a 4, draw
-# both. The
-# piles have costs too. A step takes a little longer (6.4 ms against 5.9 on one thread in the benchmark;
-# each network has 50 more inputs), and past two minutes the confident share stops rising:
+# both. The piles have costs too. A step takes a little longer (6.4 ms against 5.9 on one thread in the
+# benchmark; each network has 50 more inputs), and past two minutes the confident share stops rising:
 # 91% at 120 s and still 91% after five minutes, where the islands reach 92%, though the FD keeps falling
 # (29 after five minutes, below real digits' 34). For runs of five minutes, the truncation trick of the
 # walks above helps: `ModelConfig(piles=50, truncation=0.8)` (`--truncation 0.8`) multiplies the style
