@@ -80,7 +80,7 @@ def tutorial_models(device):
     return generator, discriminator
 
 
-def run(config: TrainConfig, images, device, marks, models=None, labels=None):
+def run(config: TrainConfig, images, device, marks, models=None, labels=None, seed: int = 0):
     """Train for max(marks) seconds; return the history and a copy of the sampled generator at each mark."""
     config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = max(marks), None, None, 10**9, 2
     copies, pending = [], list(marks)
@@ -89,7 +89,7 @@ def run(config: TrainConfig, images, device, marks, models=None, labels=None):
         while pending and result.seconds >= pending[0]:
             copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
 
-    result = train(config, images, device, rng=seed_everything(0), progress=False, models=models, on_step=keep,
+    result = train(config, images, device, rng=seed_everything(seed), progress=False, models=models, on_step=keep,
                    labels=labels)
     while pending:  # the last step can end a hair before the budget's mark
         copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))

@@ -2,9 +2,9 @@
 
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/truncation.py --seeds 0,1,2
 
-Trains the course default (50 piles) for --seconds of wall-clock time on one torch thread, one seed after
-the other, and copies the sampled generator at each mark (its BatchNorm statistics re-measured, as `train`
-does). Afterwards the digit meter scores 1,000 samples of each copy (the benchmark's noise) drawn with each
+Trains the course default (50 piles) with the benchmark's `run`, up to the last of --marks (seconds of
+wall-clock time) on one torch thread, one seed after the other, and copies the sampled generator at each
+mark (its BatchNorm statistics re-measured, as `train` does). Afterwards the digit meter scores 1,000 samples of each copy (the benchmark's noise) drawn with each
 truncation: the style numbers of z times psi (`ModelConfig.truncation`, `PiledGenerator`). Training is the
 same for every psi: only the drawing changes. Run it on an otherwise idle machine.
 """
@@ -12,33 +12,14 @@ same for every psi: only the drawing changes. Run it on an otherwise idle machin
 from __future__ import annotations
 
 import argparse
-import copy
 
 import torch
 
+from benchmark import run  # the benchmark's own timed run (this script's folder is on sys.path)
 from gan_course.data import training_images
 from gan_course.models import sample_noise
 from gan_course.quality import load_meter
-from gan_course.seeding import seed_everything
-from gan_course.training import course_default, generate, remeasure_batchnorm, train
-
-
-def copies_at(seed: int, marks: list[float], images: torch.Tensor) -> list[tuple[float, int, torch.nn.Module]]:
-    """Train the course default from `seed` for max(marks) seconds; (mark, step, sampler copy) at each mark."""
-    config = course_default()
-    config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = max(marks), None, None, 10**9, 2
-    copies, pending = [], list(marks)
-
-    def keep(result):
-        while pending and result.seconds >= pending[0]:
-            copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
-
-    result = train(config, images, rng=seed_everything(seed), progress=False, on_step=keep)
-    while pending:  # the last step can end a hair before the budget's mark
-        copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
-    for _, _, generator in copies:
-        remeasure_batchnorm(generator)
-    return copies
+from gan_course.training import course_default, generate
 
 
 def main() -> None:
@@ -52,7 +33,8 @@ def main() -> None:
     images, meter = training_images(), load_meter(verbose=False)
     z = sample_noise(1000, 64, torch.Generator().manual_seed(123))  # the benchmark's noise
     for seed in (int(s) for s in args.seeds.split(",")):
-        for mark, step, generator in copies_at(seed, marks, images):
+        _, copies = run(course_default(), images, torch.device("cpu"), marks, seed=seed)
+        for mark, step, generator in copies:
             for psi in (float(p) for p in args.psi.split(",")):
                 generator.truncation = psi
                 quality = meter.score(torch.cat([generate(generator, chunk) for chunk in z.split(250)]))
