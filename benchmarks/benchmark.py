@@ -187,7 +187,7 @@ def plot(results: dict, path: Path) -> None:
 
     real = results["real digits"]
     with plt.rc_context(PROJECTOR):
-        fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
+        fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6.5))
         for run in results["runs"]:
             t = [m["seconds"] for m in run["marks"]]
             left.plot(t, [100 * m["confident"] for m in run["marks"]], marker="o", label=run["name"])
@@ -203,9 +203,9 @@ def plot(results: dict, path: Path) -> None:
             ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
             ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.grid(alpha=0.3)
-        left.legend(loc="lower right", fontsize=11)
         fig.suptitle(f"{results['machine']}\n{results['date']}", fontsize=13)  # two lines: a merged date is long
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.16, 1, 1))  # the legend below both panels, where it hides no line
+        fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=12, frameon=False)
         fig.savefig(path, dpi=80)
         plt.close(fig)
 

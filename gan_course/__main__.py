@@ -71,8 +71,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "
                         f"(default {default.model.piles} for the MLP; notebook 07); 0 for none")
     t.add_argument("--truncation", type=float, metavar="PSI",
-                   help="with piles: draw with the noise's style numbers times PSI, e.g. 0.8 for five-minute runs "
-                        "(the truncation trick; benchmarks/README.md); 1 for none (default)")
+                   help=f"with piles: draw with the noise's style numbers times PSI (the truncation trick; default "
+                        f"{default.model.truncation:g} with the default's piles; notebook 07); 1 for none")
     t.add_argument("--islands", type=int, help="islands in the MLP's noise instead of the piles (10 before the "
                                                "piles came; notebook 05), 0 for plain noise")
     t.add_argument("--seed", type=int, default=0)

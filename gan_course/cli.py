@@ -60,7 +60,8 @@ def train(args: argparse.Namespace) -> int:
     if args.piles is not None or args.islands is not None:  # checked by ModelConfig before anything is written
         islands = args.islands or 0  # islands replace the default's piles; asking for both is refused
         piles = args.piles if args.piles is not None else (0 if islands else config.model.piles)
-        config.model = replace(config.model, islands=islands, piles=piles)
+        truncation = config.model.truncation if piles else 1.0  # the default's 0.8 goes with its piles
+        config.model = replace(config.model, islands=islands, piles=piles, truncation=truncation)
     if args.truncation is not None:
         config.model = replace(config.model, truncation=args.truncation)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
@@ -76,8 +77,7 @@ def train(args: argparse.Namespace) -> int:
     config.validate(len(images))  # before the output folder is made
     check_writable(out)
     meter = None if args.no_meter else _meter(args.data)
-    kind = f"conditional {config.model.model}" if args.conditional else config.model.model
-    kind += f" GAN with {config.model.piles} piles" if config.model.piles else " GAN"
+    kind = config.model.title
     print(f"Training the {kind} on {len(images):,} digits on {device}"
           + (f" ({threads} threads: {why})" if threads else "") + f", budget: {_budget_text(config)}")
     result = training.train(config, images, device, rng=rng, labels=labels if args.conditional else None)
@@ -121,7 +121,7 @@ def sample(args: argparse.Namespace) -> int:
         raise CourseError(f"--digit needs a conditional run, but {checkpoint} holds an unconditional generator, which "
                           "cannot be told the digit. Drop --digit, or train one: python -m gan_course train --conditional.")
     check_writable(out)
-    labels, what = None, f"{config.model} GAN" + (f" with {config.piles} piles" if config.piles else "") + " samples"
+    labels, what = None, f"{config.title} samples"
     if config.conditional:
         labels = torch.full((args.samples,), args.digit) if args.digit is not None else cycling_digits(args.samples)
         what = f"conditional {config.model} GAN: " + (f"digit {args.digit}" if args.digit is not None else "digits 0-9 in turn")

@@ -135,8 +135,8 @@ def train_and_show(images: torch.Tensor, epochs: int, lr: float, model: str = "m
     result = train(config, images, device, rng=rng, callback=dashboard, progress=progress)
     dashboard(result, force=True)
     history = result.history
-    what = f"{model} GAN" + (f" with {config.model.piles} piles" if config.model.piles else "")
-    print(f"{'Stopped early' if history.interrupted else 'Done'}: {what}, epochs={epochs}, lr={lr:.2g}, k={k}: "
+    done = "Stopped early" if history.interrupted else "Done"
+    print(f"{done}: {config.model.title}, epochs={epochs}, lr={lr:.2g}, k={k}: "
           f"{history.step[-1]:,} steps in {history.seconds[-1]:.1f} s on {torch.device(device).type}"
           + (f"; digit meter: {dashboard.readings[-1][1].summary()}" if dashboard.readings else ""))
     for message in history.warnings:

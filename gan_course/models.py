@@ -6,7 +6,7 @@ sigmoid inside `binary_cross_entropy_with_logits`, which is the numerically safe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -31,8 +31,8 @@ class ModelConfig:
     islands: int = 0  # MLP G only: > 1 turns the noise's first numbers into that many islands (`to_islands`, notebook 05)
     piles: int = 0  # MLP only: > 1 sorts the digits into that many piles, and G and D are told the pile (notebook 07)
     # piles only: < 1 shrinks the noise's style numbers when G draws, never in training (the truncation trick,
-    # notebook 07); left out of the repr, which the notebooks print, while it is not part of the course default
-    truncation: float = field(default=1.0, repr=False)
+    # notebook 07; the course default draws at 0.8)
+    truncation: float = 1.0
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -63,6 +63,12 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @property
+    def title(self) -> str:
+        """The GAN's name in print lines and grid titles, e.g. "mlp GAN with 50 piles" or "conditional mlp GAN"."""
+        return ("conditional " if self.conditional else "") + f"{self.model} GAN" \
+            + (f" with {self.piles} piles" if self.piles else "")
 
 
 def to_islands(z: torch.Tensor, islands: int, height: float = ISLAND_HEIGHT) -> torch.Tensor:

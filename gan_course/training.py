@@ -26,6 +26,7 @@ from gan_course.models import ModelConfig, build_models, sample_noise
 from gan_course.piles import nearest_pile
 
 PILES = 50  # course_default(): 100 were no better after 60 s and slower at 15 s (benchmarks/README.md)
+TRUNCATION = 0.8  # course_default(): 1 to 3 points more confident digits at every mark, FD within 4 (benchmarks/README.md)
 READ_EVERY = 100  # steps between two reads of the statistics from the device (and at every snapshot)
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g")
 GENERATOR_LOSSES = {"non-saturating": generator_loss, "saturating": saturating_generator_loss}
@@ -526,7 +527,9 @@ def course_default(model: str = "mlp", conditional: bool = False, piles: bool | 
     The MLP trains at 2e-3, ten times the DCGAN paper's 2e-4: at batch 32 the small MLP GAN stays stable
     there, learns digits in seconds instead of a minute, and the averaged generator (`ema`) smooths the jitter.
     Before the first step it sorts the digits into `PILES` piles of similar ones (k-means, no labels;
-    `gan_course.piles`, notebook 07), and G and D are told each image's pile: fewer half-way shapes.
+    `gan_course.piles`, notebook 07), and G and D are told each image's pile: fewer half-way shapes. When it
+    draws (never in training) G shrinks the noise's style numbers to `TRUNCATION` of their size, the truncation
+    trick: steadier strokes for a little less variety (notebook 07).
     After 3,000 steps (about 15 s) its batches double to 64 (`double_batch_at`): many quick steps while G is
     far from digits, steadier gradients once it is near them (notebook 05).
     piles=False: the same run without piles, its noise in 10 islands instead (`ModelConfig.islands`,
@@ -541,7 +544,7 @@ def course_default(model: str = "mlp", conditional: bool = False, piles: bool | 
         return TrainConfig(model=ModelConfig("mlp", conditional=True), batch_size=32, lr_g=2e-3, lr_d=2e-3,
                            seconds=120.0, n_fixed=100)
     if model == "mlp":
-        told = ModelConfig("mlp", islands=10) if piles is False else ModelConfig("mlp", piles=PILES)
+        told = ModelConfig("mlp", islands=10) if piles is False else ModelConfig("mlp", piles=PILES, truncation=TRUNCATION)
         return TrainConfig(model=told, batch_size=32, double_batch_at=3000, lr_g=2e-3, lr_d=2e-3, seconds=60.0)
     if model == "dcgan":
         return TrainConfig(model=ModelConfig("dcgan"), batch_size=32, lr_g=1e-3, lr_d=1e-3, seconds=60.0)

@@ -234,6 +234,7 @@ settings = [
     ("ngf / ndf", (model_config.ngf, model_config.ndf), "feature maps of the DCGAN generator / discriminator"),
     ("piles", model_config.piles, "the digits sorted into this many piles of look-alikes, told to G and D (07)"),
     ("islands", model_config.islands, "0: none; without piles the noise has 10 islands instead (notebook 05)"),
+    ("truncation", model_config.truncation, "when G draws, never in training: its noise's style shrunk to this (07)"),
     ("channels", 1, "MNIST digits are grey: one channel of 28 x 28 pixels"),
 ]
 for name, value, why in settings:

@@ -676,7 +676,7 @@ print("real:     ", meter.score(images[:500]).summary())
 
 # %% [markdown]
 # After this short run the generator draws (nearly) every kind of digit: at least 8 of the 10 on any
-# machine. But compare the two lines above: here 90% of its samples are confident against 96% of real
+# machine. But compare the two lines above: here 91% of its samples are confident against 96% of real
 # digits, though its FD (72) is already level with theirs (74): there is room to train longer.
 
 # %%
@@ -707,9 +707,10 @@ print("G's statistics:     ", before.summary())
 print("the average's own:  ", after.summary())
 
 # %% [markdown]
-# Here the FD drops from 100 to 72 for the same weights, and the confident share stays at 90%. On
-# the default's runs in `benchmarks/README.md` (4 seeds, 1,000 samples each) the FD fell at every mark: from
-# 116–134 to 90–100 after 30 s and from 46–61 to 41–49 after 60 s.
+# Here the FD drops from 104 to 72 for the same weights, while the confident share moves from 92% to
+# 91%. On runs of the lectures' settings, `course_default(piles=False)`, in `benchmarks/README.md` (4 seeds,
+# 1,000 samples each) the FD fell at every mark: from 116–134 to 90–100 after 30 s and from 46–61 to 41–49
+# after 60 s.
 
 # %%
 print("own statistics, lower FD:", after.fd < before.fd, " same digits as the run's sampler:",
@@ -783,9 +784,9 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 # The course default goes one step further, still without labels: it sorts the digits into 50 piles of
 # look-alikes before training and tells D each image's pile too, so that D judges "a real digit *of this
 # pile*?". Notebook 07 explains it after the conditional GAN it borrows from, and measures it against the
-# islands: after 6,000 steps there, 90% confident against 84%, and an FD of 67 against 91. The
-# benchmark (`benchmarks/README.md`, 3 seeds, one thread) found 90 to 92% confident after 60 s of training
-# with the piles, against 85 to 87% with the islands.
+# islands: after 6,000 steps there, 90% confident against 84%, and an FD of 68 against 91. The
+# benchmark (`benchmarks/README.md`, one thread) read 93% confident after 60 s of training with the piles,
+# against 83% with the islands.
 
 # %% [markdown]
 # ## Bigger batches later

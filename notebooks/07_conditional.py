@@ -431,13 +431,12 @@ fig = compare_runs([island_run, pile_run], title=f"10 islands and 50 piles, {PIL
 
 # %% [markdown]
 # Here, after 6,000 steps, the piles lift the confident share from 84% to 90% and lower the FD from 91 to
-# 67 (500 samples each). The benchmark (`benchmarks/README.md`, one thread, the sorting counted as training
-# time) measured it on 3 seeds: after 30 s of training, 88 to 91% confident with 50 piles against 83 to 84%
-# with the islands; after 60 s, 90 to 92% with an FD of 36 to 42 against 85 to 87% and 41 to 52 (real
-# digits: 96%, FD 34). Why it helps: the digits of one pile look alike, so G asked for a pile draws one kind
-# of digit in many hands, and D, judging "a real digit *of this pile*?", rejects a half-way shape that
-# fits no pile. Here is what G draws when asked for the first ten piles, one row each, fresh noise in every
-# column (compare the first row of centres above):
+# 68 (500 samples each). The benchmark (`benchmarks/README.md`, one thread, the sorting counted as training
+# time) read 91% confident after 30 s of training and 93% after 60 s with the piles, against 83% and 83%
+# with the islands (real digits: 96%). Why it helps: the digits of one pile look alike, so G asked for a
+# pile draws one kind of digit in many hands, and D, judging "a real digit *of this pile*?", rejects a
+# half-way shape that fits no pile. Here is what G draws when asked for the first ten piles, one row each,
+# fresh noise in every column (compare the first row of centres above):
 
 # %%
 pile_sampler = pile_run.result.sampler
@@ -451,20 +450,69 @@ print("piles: more confident digits:", pile_run.quality.confident > island_run.q
 
 # %% [markdown]
 # Each row keeps to its centre's digit; the second and the eighth, 9s whose centres lean towards a 4, draw
-# both. The piles have costs too. A step takes a little longer (6.4 ms against 5.9 on one thread in the
-# benchmark; each network has 50 more inputs), and past two minutes the confident share stops rising:
-# 91% at 120 s and still 91% after five minutes, where the islands reach 92%, though the FD keeps falling
-# (29 after five minutes, below real digits' 34). For runs of five minutes, the truncation trick of the
-# walks above helps: `ModelConfig(piles=50, truncation=0.8)` (`--truncation 0.8`) multiplies the style
-# numbers, all but the one that picks the pile, by 0.8 when G draws. Over 3 seeds it read 93 to 95% confident
-# after five minutes against 91 to 93% without, its FD still below real digits' (`benchmarks/README.md`,
-# on a slower CPU than the figures above). And D must be told a pile with every image, so the
-# lectures' loop of notebook 05 and the training console keep the islands, whose D judges an image alone.
-# On the command line the islands are one setting away:
+# both.
+#
+# The piles have costs too. A step takes longer (8.2 ms against 7.6 for the islands on one thread in the
+# benchmark; each network has 50 more inputs), and the sorting takes about a second of the budget, so after
+# 15 s the piles are no further than the islands (65% against 66%). And D must be told a pile with every
+# image, so the lectures' loop of notebook 05 and the training console keep the islands, whose D judges an
+# image alone.
+#
+# ### Shorter noise when drawing: the truncation trick
+#
+# The course default does one more thing, and only when G draws, never in training. The straight-line
+# midpoints above showed the idea: shorter noise gives G's most typical digits, clean but alike. The
+# course default multiplies the noise's style numbers, all but the first one, which picks the pile, by
+# 0.8 whenever it draws. It is the last field of its `ModelConfig`:
+
+# %%
+print(course_default().model)
+
+# %% [markdown]
+# The same trained G and the same 1,000 noise vectors, drawn with the noise as it is and with its style
+# shrunk by a fifth (the piles run above drew at 0.8):
+
+# %% tags=["nbval-ignore-output"]
+from gan_course.training import TRUNCATION
+
+z_drawn = sample_noise(1000, 64, torch.Generator().manual_seed(3), device)
+drawn, drawn_quality = {}, {}
+for psi in (1.0, TRUNCATION):
+    pile_sampler.truncation = psi  # only how G draws: no weight changes
+    drawn[psi] = generate(pile_sampler, z_drawn)
+    drawn_quality[psi] = meter.score(drawn[psi])
+    print(f"truncation {psi:g}: {drawn_quality[psi].summary()}")
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 5.6))
+for ax, psi in zip(axes, drawn):
+    show_grid(drawn[psi][:36], f"truncation {psi:g}", nrow=6, ax=ax)
+fig.suptitle(f"The same G, the same noise, after {PILE_STEPS:,} steps", fontsize=14)
+plt.show()
+
+# %% [markdown]
+# Here the shrunk style reads 91% confident against 89%, and the FD stays level (87 against 89): the same
+# digits in the same places, with fewer gaps in the strokes (compare the two 2s that open the grids). The
+# effect is small to the eye and steady in the numbers: over 3 seeds the benchmark measured 1
+# to 3 points more confident digits at 60, 120 and 300 s, with the FD within 4 either way; after five
+# minutes, 93 to 95% against 91 to 93% without (`benchmarks/README.md`). The price is variety: shrink much
+# further and the digits of a pile grow alike. Measured on this run with the same noise, at 0.5 and 0.2 the
+# confident share stays at 92% and 91% while the FD climbs to 97 and 113.
+
+# %%
+print("truncation 0.8: at least as many confident digits:",
+      drawn_quality[TRUNCATION].confident >= drawn_quality[1.0].confident,
+      " all ten digits:", drawn_quality[TRUNCATION].classes == 10)
+
+# %% [markdown]
+# On the command line each is one setting away:
 #
 # ```bash
 # python -m gan_course train --out runs/piles                   # 60 s, the course default: 50 piles
-# python -m gan_course train --islands 10 --out runs/islands    # the same with 10 islands instead
+# python -m gan_course train --truncation 1 --out runs/wide     # the same, drawn with the noise as it is
+# python -m gan_course train --islands 10 --out runs/islands    # 10 islands instead of the piles
 # ```
 
 # %% [markdown]
@@ -518,6 +566,9 @@ print("temporary folder removed:", not Path(folder.name).exists())
 # - No labels? k-means sorts the digits into piles of similar ones; told the pile as this GAN is told the
 #   digit, notebook 05's GAN draws fewer half-way shapes. The course default does this (`course_default()`,
 #   `--piles 50`); `course_default(piles=False)` has the islands instead.
+# - The truncation trick: when it draws, the course default shrinks the noise's style numbers to 0.8 of
+#   their size (`truncation=0.8`, `--truncation 1` for none): more typical, clearer digits, a little less
+#   variety. Training never truncates.
 #
 # ## Try this
 #
@@ -533,3 +584,5 @@ print("temporary folder removed:", not Path(folder.name).exists())
 #    `python -m gan_course sample --digit 4 --n 64 runs/digits` and open `runs/digits/sample/grid.png`.
 # 7. Sort the digits into 10 piles instead of 50 (`find_piles(images, 10)`): how pure are they now? Which
 #    digits share a pile?
+# 8. Draw the piles' G at `truncation` 0.5 and 0.2 in the loop above and show their grids beside the two
+#    above. Which digits lose their variety first? Why does the FD see it and the confident share not?

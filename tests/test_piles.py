@@ -16,7 +16,7 @@ from gan_course.data import MNISTDigits, make_loader
 from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, build_models
 from gan_course.piles import PiledDiscriminator, PiledGenerator, check_piles, find_piles, nearest_pile
-from gan_course.training import PILES, TrainConfig, course_default, generate, train
+from gan_course.training import PILES, TRUNCATION, TrainConfig, course_default, generate, train
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +136,20 @@ def test_model_config_refuses_piles_beside_digits_islands_or_the_dcgan(changes):
 
 def test_the_course_default_has_piles_and_without_them_is_the_same_run_with_islands():
     piled, islands = course_default(), course_default(piles=False)
-    assert piled.model == ModelConfig(piles=PILES) and PILES == 50 and course_default(piles=True) == piled
+    assert piled.model == ModelConfig(piles=PILES, truncation=TRUNCATION) and (PILES, TRUNCATION) == (50, 0.8)
+    assert course_default(piles=True) == piled
     assert replace(piled, model=islands.model) == islands and islands.model == ModelConfig(islands=10)
     for model, conditional in (("dcgan", False), ("mlp", True)):
         with pytest.raises(CourseError, match="piles go with the unconditional MLP GAN"):
             course_default(model, conditional, piles=True)
+
+
+@pytest.mark.parametrize("config, title", [
+    (ModelConfig(piles=50), "mlp GAN with 50 piles"), (ModelConfig(islands=10), "mlp GAN"),
+    (ModelConfig(conditional=True), "conditional mlp GAN"), (ModelConfig("dcgan"), "dcgan GAN"),
+])
+def test_a_gan_is_named_with_its_piles(config, title):
+    assert config.title == title
 
 
 def test_training_tells_d_the_pile_of_each_real_digit_and_asks_g_for_the_same(digits):
@@ -217,11 +226,18 @@ def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsy
                        torch.load(tmp_path / "samples.pt", weights_only=True))
 
 
-def test_cli_draws_with_the_truncation_asked_for_and_records_it(tmp_path, restore_threads):
-    assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", "--truncation", "0.8", "--out",
-                 str(tmp_path)]) == 0
-    assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["truncation"] == 0.8
-    assert load_generator(tmp_path / "generator.pt")[0].truncation == 0.8
+@pytest.mark.parametrize("args, truncation", [
+    ([], 0.8),  # the default's
+    (["--truncation", "0.6"], 0.6),
+    (["--truncation", "1"], 1.0),  # none
+    (["--piles", "20"], 0.8),  # other piles keep the default's drawing
+    (["--piles", "0"], 1.0),  # without piles, nothing to truncate
+    (["--islands", "10"], 1.0),
+])
+def test_cli_draws_with_the_truncation_asked_for_and_records_it(tmp_path, restore_threads, args, truncation):
+    assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["truncation"] == truncation
+    assert load_generator(tmp_path / "generator.pt")[1].truncation == truncation
 
 
 @pytest.mark.parametrize("args, message", [
