@@ -96,6 +96,8 @@ LEVERS = {  # name: changes from the plain default
         "code": 10, "code_scale": 3.0, "batch_steps": {3000: 64}, "g_hidden": (256, 512, 1024), "d_hidden": (512,)},
     "piles 100 + batch 32 then 64 at step 3000": {"piles": 100, "batch_steps": {3000: 64}},
     "piles 50 + batch 32 then 64 at step 3000 (course_default())": {"piles": 50, "batch_steps": {3000: 64}},
+    "piles 50 + batch 32 throughout": {"piles": 50},
+    "piles 50 + batch 32 then 64 at step 6000": {"piles": 50, "batch_steps": {6000: 64}},
     "piles 50 + batch 32 then 64 + D 512": {"piles": 50, "batch_steps": {3000: 64}, "d_hidden": (512,)},
     "piles 50 + batch 32 then 64 + EMA 0.9995": {"piles": 50, "batch_steps": {3000: 64}, "ema": 0.9995},
     "piles 50 + batch 32, 64 at 3000, 128 at 12000 + D 512": {"piles": 50, "batch_steps": {3000: 64, 12000: 128},

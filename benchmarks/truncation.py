@@ -1,12 +1,13 @@
-"""Does drawing with the truncation trick lift the course default's confident share? One run per seed, scored at several truncations.
+"""How much does drawing with the truncation trick lift the course default's confident share? One run per seed, scored at several truncations.
 
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/truncation.py --seeds 0,1,2
 
-Trains the course default (50 piles) with the benchmark's `run`, up to the last of --marks (seconds of
-wall-clock time) on one torch thread, one seed after the other, and copies the sampled generator at each
-mark (its BatchNorm statistics re-measured, as `train` does). Afterwards the digit meter scores 1,000 samples of each copy (the benchmark's noise) drawn with each
-truncation: the style numbers of z times psi (`ModelConfig.truncation`, `PiledGenerator`). Training is the
-same for every psi: only the drawing changes. Run it on an otherwise idle machine.
+Trains the course default (50 piles; it draws at 0.8, `TRUNCATION`, which this script overrides) with the
+benchmark's `run`, up to the last of --marks (seconds of wall-clock time) on one torch thread, one seed
+after the other, and copies the sampled generator at each mark (its BatchNorm statistics re-measured, as
+`train` does). Afterwards the digit meter scores 1,000 samples of each copy (the benchmark's noise) drawn
+with each truncation: the style numbers of z times psi (`ModelConfig.truncation`, `PiledGenerator`).
+Training is the same for every psi: only the drawing changes. Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
