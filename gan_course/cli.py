@@ -124,7 +124,7 @@ def sample(args: argparse.Namespace) -> int:
     labels, what = None, f"{config.title} samples"
     if config.conditional:
         labels = torch.full((args.samples,), args.digit) if args.digit is not None else cycling_digits(args.samples)
-        what = f"conditional {config.model} GAN: " + (f"digit {args.digit}" if args.digit is not None else "digits 0-9 in turn")
+        what = f"{config.title}: " + (f"digit {args.digit}" if args.digit is not None else "digits 0-9 in turn")
     write_samples(generator, config.latent_dim, args.samples, args.seed, out, what, labels)
     also = f", the digits asked for to {out}/labels.pt" if labels is not None else ""
     print(f"Wrote {args.samples} samples to {out}/samples.pt{also} and the first 64 to {out}/grid.png")
