@@ -8,11 +8,13 @@ after the other, and copies the sampled generator at each mark (its BatchNorm st
 `train` does). Afterwards the digit meter scores 1,000 samples of each copy (the benchmark's noise) drawn
 with each truncation: the style numbers of z times psi (`ModelConfig.truncation`, `PiledGenerator`).
 Training is the same for every psi: only the drawing changes. Run it on an otherwise idle machine.
+--g-hidden 512,256 trains the default with other widths of G's hidden layers (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import torch
 
@@ -28,13 +30,18 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--marks", default="60,120,300", help="seconds of training at which to copy G")
     parser.add_argument("--psi", default="1,0.9,0.8,0.7", help="truncations to score each copy with")
+    parser.add_argument("--g-hidden", help="the generator's hidden widths instead of the default's, e.g. 512,256")
     args = parser.parse_args()
     torch.set_num_threads(1)
     marks = [float(m) for m in args.marks.split(",")]
     images, meter = training_images(), load_meter(verbose=False)
     z = sample_noise(1000, 64, torch.Generator().manual_seed(123))  # the benchmark's noise
+    config = course_default()
+    if args.g_hidden:
+        config = replace(config, model=replace(config.model, g_hidden=tuple(int(w) for w in args.g_hidden.split(","))))
+    print(config.model, flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
-        _, copies = run(course_default(), images, torch.device("cpu"), marks, seed=seed)
+        _, copies = run(config, images, torch.device("cpu"), marks, seed=seed)
         for mark, step, generator in copies:
             for psi in (float(p) for p in args.psi.split(",")):
                 generator.truncation = psi

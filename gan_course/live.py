@@ -97,8 +97,7 @@ class Dashboard:
                 panel(result, ax)
             for ax in extra[more:]:
                 fig.delaxes(ax)
-            kind = ("conditional " if result.config.model.conditional else "") + result.config.model.model
-            title = f"{kind} GAN: step {step:,}, {history.seconds[-1]:.0f} s"
+            title = f"{result.config.model.title}: step {step:,}, {history.seconds[-1]:.0f} s"
             if self.readings:
                 title += f"\ndigit meter: {self.readings[-1][1].summary()}"
             fig.suptitle(title, fontsize=18)

@@ -58,6 +58,7 @@ def test_dashboard_figure_has_four_panels(digits, meter, capsys):
     fig = dashboard.figure(result)
     assert [ax.get_title() for ax in fig.axes] == ["Losses", f"Fixed noise, step {result.history.step[-1]}",
                                                    "What the discriminator believes", "Digit meter"]  # two rows
+    assert fig._suptitle.get_text().startswith(f"mlp GAN with 50 piles: step {result.history.step[-1]:,}, ")
     assert "digit meter: confident" in fig._suptitle.get_text()
     width, height = fig.get_size_inches()
     assert width >= 12 and height >= 8, "the dashboard must read on a projector"
