@@ -25,12 +25,17 @@ from gan_course.quality import load_meter
 from gan_course.training import course_default, generate
 
 
+def widths(text: str) -> tuple[int, ...]:
+    """"512,256" -> (512, 256); argparse turns the ValueError of anything else into a usage error (exit 2)."""
+    return tuple(int(w) for w in text.split(","))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--marks", default="60,120,300", help="seconds of training at which to copy G")
     parser.add_argument("--psi", default="1,0.9,0.8,0.7", help="truncations to score each copy with")
-    parser.add_argument("--g-hidden", help="the generator's hidden widths instead of the default's, e.g. 512,256")
+    parser.add_argument("--g-hidden", type=widths, help="the generator's hidden widths instead of the default's, e.g. 512,256")
     args = parser.parse_args()
     torch.set_num_threads(1)
     marks = [float(m) for m in args.marks.split(",")]
@@ -38,7 +43,7 @@ def main() -> None:
     z = sample_noise(1000, 64, torch.Generator().manual_seed(123))  # the benchmark's noise
     config = course_default()
     if args.g_hidden:
-        config = replace(config, model=replace(config.model, g_hidden=tuple(int(w) for w in args.g_hidden.split(","))))
+        config = replace(config, model=replace(config.model, g_hidden=args.g_hidden))
     print(config.model, flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         _, copies = run(config, images, torch.device("cpu"), marks, seed=seed)
