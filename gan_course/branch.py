@@ -3,6 +3,9 @@
 A checkpoint is a deep copy of every state that decides the next steps (G, D, both optimizers, the averaged G,
 the random generator, the epoch's data order); `fork` turns one into a new branch that repeats the original's
 next steps bit for bit on the CPU when nothing is changed. Used by `gan_course.console`.
+
+A GAN with piles (`ModelConfig.piles`, notebook 07) is told each real image's pile, as `train` tells it; a lone
+G step has no real batch, so it asks for piles as often as the digits fall into them (`PiledGenerator.pick`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from dataclasses import dataclass, field
 import torch
 
 from gan_course.losses import discriminator_loss, make_optimizers
-from gan_course.training import (GENERATOR_LOSSES, STATS, History, TrainConfig, discriminator_step, generate,
+from gan_course.models import sample_noise
+from gan_course.training import (GENERATOR_LOSSES, STATS, History, TrainConfig, _run, discriminator_step, generate,
                                  generator_step, health_warnings, remeasure_batchnorm, train_step)
 
 
@@ -41,6 +45,7 @@ class Branch:
     parent: Branch | None = None
     forked_at: int | None = None
     size: int = 0  # this epoch's batch size (`next_batch`)
+    piles: torch.Tensor | None = None  # a GAN with piles: each training image's pile (shared by the forks)
 
     @property
     def step(self) -> int:
@@ -58,31 +63,43 @@ class Branch:
         c = self.config
         if kind == "G":
             n = self.size or c.batch_size_at(self.step)  # as many fakes as this epoch's real batches
-            stats = generator_step(self.generator, self.discriminator, self.opt_g, n, self.rng, loss=c.g_loss)
+            fake = piles = None
+            if self.piles is not None:  # no real batch to take piles from: each pile as often as its share
+                z, piles = self.generator.pick(sample_noise(n, self.generator.latent_dim, self.rng, images.device))
+                fake = self.generator(z, piles)
+            stats = generator_step(self.generator, self.discriminator, self.opt_g, n, self.rng, fake, c.g_loss, piles)
             stats["d_g_z1"] = stats["d_g_z2"]  # D is unchanged: G's view of D is D's view before a D step
         elif kind == "D":
-            fake, stats = discriminator_step(self.generator, self.discriminator, self.opt_d, self.next_batch(images), self.rng)
+            real, piles = self.next_batch_and_piles(images)
+            fake, stats = discriminator_step(self.generator, self.discriminator, self.opt_d, real, self.rng, piles)
             with torch.no_grad():  # how G now fares against the updated D; G is not stepped
-                logits = self.discriminator(fake)
+                logits = _run(self.discriminator, fake, piles)
             stats |= {"loss_g": GENERATOR_LOSSES[c.g_loss](logits), "d_g_z2": torch.sigmoid(logits).mean()}
         else:
-            stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, self.next_batch(images),
-                               self.rng, c.k, c.d_steps, c.g_first, c.g_loss)
+            real, piles = self.next_batch_and_piles(images)
+            stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, real,
+                               self.rng, c.k, c.d_steps, c.g_first, c.g_loss, piles)
         return self.last | {name: float(value) for name, value in stats.items()}
 
     def next_batch(self, images: torch.Tensor) -> torch.Tensor:
         """The next real batch (B, 1, 28, 28) of `images`: shuffled per epoch with `rng`, last partial batch dropped;
         B is the batch size of the current epoch (`TrainConfig.batch_size_at`)."""
+        return self.next_batch_and_piles(images)[0]
+
+    def next_batch_and_piles(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`next_batch`, and its images' piles (B,) for a GAN with piles (None without)."""
         size = self.size
         if self.order is None or self.pos + size > len(images):
             self.order, self.pos = torch.randperm(len(images), generator=self.rng), 0
             self.size = size = self.config.batch_size_at(self.step)
         self.pos += size
-        return images[self.order[self.pos - size:self.pos].to(images.device)]
+        index = self.order[self.pos - size:self.pos].to(images.device)
+        return images[index], None if self.piles is None else self.piles[index]
 
     @torch.no_grad()
     def probe(self, real: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
         """The statistics of a step, measured without one: D on `real` and on G(z), nothing changed.
+        `real` is the first images of the branch's data (a GAN with piles tells D their piles).
 
         G runs as a training step runs it (train mode, BatchNorm on the batch's statistics), because that is
         what D's and G's steps see; the BatchNorm running averages that this forward pass moves are put back.
@@ -90,9 +107,14 @@ class Branch:
         saved = [buffer.clone() for buffer in self.generator.buffers()]
         was_training = self.discriminator.training
         self.discriminator.eval()
+        real_piles = fake_piles = None
+        if self.piles is not None:  # the first images' own piles; z's first number picks the fakes' (as G draws)
+            real_piles = self.piles[:len(real)]
+            z, fake_piles = self.generator.pick(z.to(real.device))
         try:
-            real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(self.generator.train()(z.to(real.device)))
+            real_logits = _run(self.discriminator, real, real_piles)
+            fake = _run(self.generator.train(), z.to(real.device), fake_piles)
+            fake_logits = _run(self.discriminator, fake, fake_piles)
         finally:
             self.discriminator.train(was_training)
             for buffer, value in zip(self.generator.buffers(), saved):
@@ -147,7 +169,7 @@ class Branch:
                       history, self.kinds[:step], saved["order"], saved["pos"], dict(saved["last"]),
                       [p for p in self.timeline if p["step"] <= step],
                       {s: c for s, c in self.checkpoints.items() if s <= step},
-                      [c for c in self.lr_changes if c[0] <= step], warnings, self, step, saved["size"])
+                      [c for c in self.lr_changes if c[0] <= step], warnings, self, step, saved["size"], self.piles)
 
 
 def history_until(history: History, step: int) -> History:

@@ -44,21 +44,22 @@ class TrainingConsole:
     """Train, pause, step D or G, change learning rates, scrub the timeline and fork, from code or the widget.
 
     images: (N, 1, 28, 28) in [-1, 1]. `config` defaults to the course's without piles,
-    `course_default(piles=False)` (its budget is ignored: `run` sets one). A timeline point (grid, statistics,
+    `course_default(piles=False)`, whose D judges an image alone as in the lectures' loop; `course_default()`
+    plays the course's GAN with piles (sorted here, before the first step; a lone Step G asks for each pile as
+    often as the digits fall into it). Its budget is ignored: `run` sets one. A timeline point (grid, statistics,
     meter reading, checkpoint) is kept at `is_snapshot_step(step, every)`; at most `keep` checkpoints per
     branch (older ones are thinned out).
     """
 
     def __init__(self, images: torch.Tensor, config: TrainConfig | None = None, meter=None,
                  device: torch.device | str = "cpu", seed: int = 0, every: int = 100, keep: int = 16):
-        # without piles by default: a lone Step G has no real digits whose piles it could ask G for
+        # the lectures' game by default: D judges an image alone
         config = replace(config or course_default(piles=False), epochs=None, seconds=None, steps=None)
         replace(config, steps=1).validate(len(images))
-        if config.model.conditional or config.model.piles:
-            raise CourseError("the console trains GANs whose D judges an image alone; this config tells G and D a "
-                              f"{'digit' if config.model.conditional else 'pile'} as well. Train it with train() or "
-                              "train_and_show(), or give the console course_default(piles=False): the course's "
-                              "settings with islands instead of piles.")
+        if config.model.conditional:
+            raise CourseError("the console trains GANs that find their own kinds of digit (islands or piles); this "
+                              "config is told the digits' labels. Train it with train() or train_and_show() "
+                              "(notebook 07), or give the console course_default() or course_default(piles=False).")
         check_images(images[:256])
         check_range("every", every, 1, 10_000, "Try every=100.", whole=True)
         check_range("keep", keep, 2, 1000, "Try keep=16.", whole=True)
@@ -68,12 +69,13 @@ class TrainingConsole:
         with torch.random.fork_rng(devices=[]):  # the weights come from `seed`; the global RNG is left alone
             torch.manual_seed(seed)
             generator, discriminator = build_models(config.model, self.device)
+        piles = generator.set_piles(self.images) if config.model.piles else None  # each image's pile, as train() does
         self.fixed_noise = sample_noise(config.n_fixed, config.model.latent_dim, rng, self.device)
         self.z_meter = sample_noise(N_METER, config.model.latent_dim, torch.Generator().manual_seed(1), self.device)
         ema = copy.deepcopy(generator).requires_grad_(False) if config.ema is not None else None
         self.branches = [Branch("run 1", config, generator, discriminator,
                                 *make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999)),
-                                ema, rng)]
+                                ema, rng, piles=piles)]
         self.state, self.message, self.delay, self.version = "idle", "", 0.0, 0
         self._until, self._busy, self._requests, self._thread, self._view = None, False, 0, None, None
         self._cond = threading.Condition()  # guards all of the above and the branches

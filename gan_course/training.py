@@ -533,7 +533,7 @@ def course_default(model: str = "mlp", conditional: bool = False, piles: bool | 
     After 3,000 steps (about 15 s) its batches double to 64 (`double_batch_at`): many quick steps while G is
     far from digits, steadier gradients once it is near them (notebook 05).
     piles=False: the same run without piles, its noise in 10 islands instead (`ModelConfig.islands`,
-    `to_islands`): D judges an image alone, as in the lectures' loop, the training console and notebook 06.
+    `to_islands`): D judges an image alone, as in the lectures' loop, notebook 06 and the training console's default.
     conditional=True: the conditional MLP GAN of notebook 07, with a 10 x 10 fixed-noise grid (a column per digit).
     """
     if piles and (model != "mlp" or conditional):

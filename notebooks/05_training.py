@@ -549,8 +549,10 @@ check_settings(EPOCHS, 0.5)
 # - **Fork here**: go back to the selected point and continue with the current settings. The first run
 #   stays on the plot, dashed, to compare against.
 #
-# The console plays the lectures' game, `course_default(piles=False)`: a lone **Step G** has no real
-# digits whose piles it could ask G for. First the console from code: 300 steps, then it pauses.
+# The console plays the lectures' game unless told otherwise, `course_default(piles=False)`, whose D judges
+# an image alone. Given `course_default()` it plays the course's GAN with piles: it sorts the digits first,
+# and a lone **Step G**, with no real digits to take piles from, asks for each pile as often as the digits
+# fall into it. First the console from code: 300 steps, then it pauses.
 
 # %%
 from gan_course.console import TrainingConsole

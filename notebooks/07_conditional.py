@@ -455,8 +455,8 @@ print("piles: more confident digits:", pile_run.quality.confident > island_run.q
 # The piles have costs too. A step takes longer (8.2 ms against 7.6 for the islands on one thread in the
 # benchmark; each network has 50 more inputs), and the sorting takes about a second of the budget, so after
 # 15 s the piles are no further than the islands (65% against 66%). And D must be told a pile with every
-# image, so the lectures' loop of notebook 05 and the training console keep the islands, whose D judges an
-# image alone.
+# image, so the lectures' loop of notebook 05 keeps the islands, whose D judges an image alone; so does
+# the training console, unless it is given `course_default()`.
 #
 # ### Shorter noise when drawing: the truncation trick
 #

@@ -14,9 +14,9 @@ from gan_course.checkpoint import load_generator, save_generator
 from gan_course.console import TrainingConsole
 from gan_course.data import MNISTDigits, make_loader
 from gan_course.errors import CourseError
-from gan_course.models import ModelConfig, build_models
+from gan_course.models import ModelConfig, build_models, sample_noise
 from gan_course.piles import PiledDiscriminator, PiledGenerator, check_piles, find_piles, nearest_pile
-from gan_course.training import PILES, TRUNCATION, TrainConfig, course_default, generate, train
+from gan_course.training import PILES, STATS, TRUNCATION, TrainConfig, course_default, generate, train
 
 
 @pytest.fixture(scope="module")
@@ -204,14 +204,72 @@ def test_a_saved_piled_generator_loads_with_its_piles_and_draws_the_same_digits(
     assert torch.equal(generate(loaded, z), generate(generator, z))
 
 
-@pytest.mark.parametrize("config", [ModelConfig(piles=20), ModelConfig(conditional=True)])
-def test_the_console_refuses_a_gan_told_a_pile_or_a_digit(digits, config):
-    with pytest.raises(CourseError, match="the console trains GANs whose D judges an image alone"):
-        TrainingConsole(digits, TrainConfig(model=config, batch_size=32))
+def test_the_console_refuses_a_gan_told_the_digits(digits):
+    with pytest.raises(CourseError, match="^the console trains GANs that find their own kinds of digit"):
+        TrainingConsole(digits, TrainConfig(model=ModelConfig(conditional=True), batch_size=32))
 
 
-def test_the_console_plays_the_course_default_without_piles(digits):
+def test_the_console_plays_the_course_default_without_piles_unless_given_piles(digits):
     assert TrainingConsole(digits).branch.config.model == course_default(piles=False).model
+    assert TrainingConsole(digits).branch.piles is None
+
+
+@pytest.fixture
+def piled_console(digits):
+    torch.set_num_threads(1)
+    console = TrainingConsole(digits[:640], replace(course_default(), double_batch_at=None), every=10)
+    yield console
+    console.stop()
+
+
+def told(module) -> list:
+    """The piles told to `module` at each of its calls from now on (each call must pass them)."""
+    calls = []
+    module.register_forward_hook(lambda m, inputs, output: calls.append(inputs[1]))
+    return calls
+
+
+def test_the_console_sorts_its_digits_into_piles_as_train_does(piled_console, digits):
+    branch = piled_console.branch
+    assert branch.generator.ready and torch.equal(branch.piles, nearest_pile(digits[:640], branch.generator.centres))
+    assert torch.equal(branch.ema.centres, branch.generator.centres)  # the average draws from the same piles
+
+
+def test_a_console_d_step_tells_d_the_real_images_piles_and_g_the_same(piled_console):
+    branch = piled_console.branch
+    asked, judged = told(branch.generator), told(branch.discriminator)
+    assert branch.order is None
+    piled_console.step_d()  # the first batch: the first 32 of the epoch's order
+    assert torch.equal(asked[0], branch.piles[branch.order[:32]]) and len(asked) == 1
+    assert len(judged) == 3 and all(torch.equal(piles, asked[0]) for piles in judged)  # real, fake, G's view
+
+
+def test_a_lone_console_g_step_asks_for_piles_by_their_share(piled_console):
+    branch = piled_console.branch
+    asked, judged = told(branch.generator), told(branch.discriminator)
+    state = branch.rng.get_state()
+    for _ in range(20):
+        piled_console.step_g()
+    _, first = branch.generator.pick(sample_noise(32, 64, torch.Generator().set_state(state)))
+    piles = torch.cat(asked)
+    assert torch.equal(asked[0], first) and torch.equal(piles, torch.cat(judged)) and len(piles) == 20 * 32
+    counts = torch.bincount(piles, minlength=branch.generator.piles).float()  # 640 draws over 50 piles
+    expected = branch.generator.share * len(piles)
+    assert ((counts - expected).square() / expected).sum() < 100  # chi-square, 49 degrees of freedom: p < 1e-4 above
+
+
+def test_a_piled_console_trains_probes_and_forks_bit_for_bit(piled_console):
+    piled_console.step_d()
+    piled_console.step_g()
+    piled_console.run(steps=18, wait=True)
+    probe = piled_console.probe()
+    assert set(probe) == set(STATS) and 0 < probe["d_x"] < 1 and 0 < probe["d_g_z1"] < 1
+    assert [s for s, _ in piled_console.branch.history.snapshots] == [0, 10, 20]
+    original = piled_console.branch
+    fork = piled_console.fork(10)
+    piled_console.run(steps=10, wait=True)
+    assert fork.piles is original.piles and fork.history.loss_d == original.history.loss_d
+    assert all(torch.equal(a, b) for a, b in zip(fork.generator.parameters(), original.generator.parameters()))
 
 
 def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsys):
