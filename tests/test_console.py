@@ -2,6 +2,7 @@
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 import torch
@@ -9,7 +10,8 @@ import torch
 from gan_course import branch as branch_module
 from gan_course.console import TrainingConsole
 from gan_course.errors import CourseError
-from gan_course.training import STATS, is_snapshot_step
+from gan_course.seeding import seed_everything
+from gan_course.training import STATS, course_default, is_snapshot_step, train
 
 
 @pytest.fixture
@@ -67,6 +69,18 @@ def test_starting_a_console_pauses_any_other(console, digits):
     other = TrainingConsole(digits[:640])
     other.run(steps=2, wait=True)
     assert console.state == "paused" and other.state == "paused" and other.step == 2
+
+
+@pytest.mark.parametrize("piles", [False, True], ids=["islands", "piles"])
+def test_a_consoles_rounds_are_trains_steps_number_for_number(digits, restore_threads, piles):
+    config = replace(course_default(piles=piles), threads=1)
+    torch.set_num_threads(1)
+    console = TrainingConsole(digits[:640], config, seed=0)
+    console.run(steps=30, wait=True)
+    result = train(replace(config, seconds=None, steps=30), digits[:640], rng=seed_everything(0), progress=False)
+    for name in STATS:
+        assert getattr(console.branch.history, name) == getattr(result.history, name), name
+    assert all(torch.equal(a, b) for a, b in zip(console.branch.generator.parameters(), result.generator.parameters()))
 
 
 def test_run_with_wait_trains_exactly_the_steps_and_keeps_timeline_points(console):
