@@ -48,10 +48,10 @@ def changed_step(g, d, opt_g, opt_d, real, piles, rng, change: str) -> torch.Ten
         opt_d.zero_grad(set_to_none=True)
         fake = g(sample_noise(n, g.latent_dim, rng), piles)
         logits = d(torch.cat([real, fake.detach()]), torch.cat([piles, piles]))
-        loss_real, loss_fake = discriminator_loss(logits[:n], logits[n:])
-        (loss_real + loss_fake).backward()
+        loss_d = sum(discriminator_loss(logits[:n], logits[n:]))
+        loss_d.backward()
         opt_d.step()
-        stats = {"loss_d": (loss_real + loss_fake).detach(), "d_x": torch.sigmoid(logits[:n].detach()).mean(),
+        stats = {"loss_d": loss_d.detach(), "d_x": torch.sigmoid(logits[:n].detach()).mean(),
                  "d_g_z1": torch.sigmoid(logits[n:].detach()).mean()}
     else:
         fake, stats = discriminator_step(g, d, opt_d, real, rng, piles)

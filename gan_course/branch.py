@@ -107,13 +107,13 @@ class Branch:
         saved = [buffer.clone() for buffer in self.generator.buffers()]
         was_training = self.discriminator.training
         self.discriminator.eval()
-        real_piles = fake_piles = None
+        z, real_piles, fake_piles = z.to(real.device), None, None
         if self.piles is not None:  # the first images' own piles; z's first number picks the fakes' (as G draws)
             real_piles = self.piles[:len(real)]
-            z, fake_piles = self.generator.pick(z.to(real.device))
+            z, fake_piles = self.generator.pick(z)
         try:
             real_logits = _run(self.discriminator, real, real_piles)
-            fake = _run(self.generator.train(), z.to(real.device), fake_piles)
+            fake = _run(self.generator.train(), z, fake_piles)
             fake_logits = _run(self.discriminator, fake, fake_piles)
         finally:
             self.discriminator.train(was_training)
