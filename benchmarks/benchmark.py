@@ -3,7 +3,7 @@
     GAN_COURSE_DATA=../shared/data .venv/bin/python benchmarks/benchmark.py
 
 Trains, one after the other on the same machine and data (the course's 10,000 digits), each for --seconds:
-  1. the course default (gan_course.training.course_default(): 50 piles of similar digits, notebook 07), the
+  1. the course default (gan_course.settings.course_default(): 50 piles of similar digits, notebook 07), the
      same with 10 islands in the noise instead (course_default(piles=False), the default before the piles), and
      that with batch 32 throughout, and with plain noise,
   2. the course DCGAN at 28x28 (course_default("dcgan")), for runs of a few minutes,
@@ -39,8 +39,10 @@ from gan_course.device import get_device
 from gan_course.experiments import variant
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import load_meter
+from gan_course.sampling import generate, remeasure_batchnorm
 from gan_course.seeding import seed_everything
-from gan_course.training import TrainConfig, course_default, generate, remeasure_batchnorm, train
+from gan_course.settings import TrainConfig, course_default
+from gan_course.training import train
 from gan_course.visualisation import save_grid
 
 HERE = Path(__file__).resolve().parent
@@ -160,7 +162,7 @@ def speeds(seconds: float) -> dict:
 def table(results: dict) -> str:
     """The README's tables (markdown) from the results."""
     real, marks = results["real digits"], [m["seconds"] for m in results["runs"][0]["marks"]]
-    lines = [f"| run | threads | ms/step | " + " | ".join(f"{t:g} s" for t in marks) + " |",
+    lines = ["| run | threads | ms/step | " + " | ".join(f"{t:g} s" for t in marks) + " |",
              "| --- | ---: | ---: |" + " --- |" * len(marks)]
     for run in results["runs"]:
         cells = [f"{m['confident']:.0%}, {m['classes']}, FD {m['fd']:.0f}" for m in run["marks"]]

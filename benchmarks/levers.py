@@ -25,8 +25,9 @@ from gan_course.data import shuffled_batches, training_images
 from gan_course.losses import make_optimizers
 from gan_course.models import ModelConfig, build_models, sample_noise, to_islands
 from gan_course.quality import load_meter
+from gan_course.sampling import generate, remeasure_batchnorm, update_ema
 from gan_course.seeding import seed_everything
-from gan_course.training import generate, remeasure_batchnorm, train_step, update_ema
+from gan_course.steps import train_step
 
 LEVERS = {  # name: changes from the plain default
     "plain": {},

@@ -13,7 +13,8 @@ import json
 
 from gan_course.data import training_images
 from gan_course.seeding import seed_everything
-from gan_course.training import course_default, train
+from gan_course.settings import course_default
+from gan_course.training import train
 
 
 def main() -> None:

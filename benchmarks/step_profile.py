@@ -24,8 +24,10 @@ from torch.profiler import ProfilerActivity, profile
 from gan_course.data import training_images
 from gan_course.losses import discriminator_loss, generator_loss, make_optimizers
 from gan_course.models import build_models, sample_noise
+from gan_course.sampling import update_ema
 from gan_course.seeding import seed_everything
-from gan_course.training import STATS, course_default, discriminator_step, step_on_device, update_ema
+from gan_course.settings import course_default
+from gan_course.steps import STATS, discriminator_step, step_on_device
 
 CHANGES = ("frozen", "together", "both")
 

@@ -22,7 +22,8 @@ from benchmark import run  # the benchmark's own timed run (this script's folder
 from gan_course.data import training_images
 from gan_course.models import sample_noise
 from gan_course.quality import load_meter
-from gan_course.training import course_default, generate
+from gan_course.sampling import generate
+from gan_course.settings import course_default
 
 
 def widths(text: str) -> tuple[int, ...]:

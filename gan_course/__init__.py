@@ -1,8 +1,9 @@
 """gan_course: the tested library behind the GAN course notebooks.
 
 Modules follow the order the notebooks teach them:
-seeding/device (01), data (02), models (03), losses (04), training (the loop notebook 05
-writes out), quality (the digit meter), visualisation, live, console/branch/console_view
+seeding/device/settings (01), data (02), models (03), losses (04), steps (the step notebook 05
+writes out), sampling (drawing, and the average of G's weights), history and training (the run, 05),
+quality (the digit meter), visualisation, live, console/branch/console_view
 (the training console), experiments (06), conditional/piles/latent/copying (07). `python -m gan_course` is
 the command line.
 """

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 from gan_course.errors import CourseError
 
@@ -50,7 +49,7 @@ def digit(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from gan_course.training import course_default
+    from gan_course.settings import course_default
 
     default = course_default()
     p = argparse.ArgumentParser(prog="python -m gan_course", description="Train and sample the course's GANs on MNIST.")

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gan_course.history import History, health_warnings
 from gan_course.losses import discriminator_loss, make_optimizers
 from gan_course.models import sample_noise
-from gan_course.training import (GENERATOR_LOSSES, STATS, History, TrainConfig, _run, discriminator_step, generate,
-                                 generator_step, health_warnings, remeasure_batchnorm, train_step)
+from gan_course.sampling import generate, remeasure_batchnorm
+from gan_course.settings import TrainConfig
+from gan_course.steps import GENERATOR_LOSSES, STATS, _run, discriminator_step, generator_step, train_step
 
 
 @dataclass

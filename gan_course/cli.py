@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from gan_course.errors import CourseError
 from gan_course.models import sample_noise
 from gan_course.seeding import seed_everything
 from gan_course import training
-from gan_course.training import course_default, generate
+from gan_course.sampling import generate
+from gan_course.settings import course_default
 from gan_course.visualisation import save_grid
 
 

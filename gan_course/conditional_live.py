@@ -5,10 +5,13 @@ from __future__ import annotations
 import torch
 
 from gan_course.conditional import N_DIGITS, cycling_digits, digit_match
+from gan_course.history import TrainResult
 from gan_course.live import Dashboard
 from gan_course.models import sample_noise
+from gan_course.sampling import generate
 from gan_course.seeding import seed_everything
-from gan_course.training import TrainResult, course_default, generate, train
+from gan_course.settings import course_default
+from gan_course.training import train
 from gan_course.visualisation import figure_png, plot_digit_match, show_grid
 
 

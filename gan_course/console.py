@@ -20,9 +20,11 @@ import torch
 from gan_course.branch import Branch, history_until
 from gan_course.data import check_images
 from gan_course.errors import CourseError, TrainingDiverged
+from gan_course.history import _check_finite, is_snapshot_step
 from gan_course.losses import make_optimizers
 from gan_course.models import build_models, sample_noise
-from gan_course.training import TrainConfig, _check_finite, course_default, is_snapshot_step, update_ema
+from gan_course.sampling import update_ema
+from gan_course.settings import TrainConfig, course_default
 
 LR = (1e-5, 1e-1)  # the learning-rate sliders' range
 STEPS_PER_ROUND = (1, 5)

@@ -15,10 +15,14 @@ import matplotlib.pyplot as plt
 import torch
 
 from gan_course.errors import CourseError
+from gan_course.history import TrainResult
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import DigitMeter, Quality
+from gan_course.sampling import generate
 from gan_course.seeding import seed_everything
-from gan_course.training import STATS, TrainConfig, TrainResult, course_default, generate, train
+from gan_course.settings import TrainConfig, course_default
+from gan_course.steps import STATS
+from gan_course.training import train
 from gan_course.visualisation import plot_trend, running_mean, show_grid
 
 METER_SEED = 1  # the meter's noise: the same 500 z for every run, so readings are comparable

@@ -9,10 +9,13 @@ import torch
 
 from gan_course.conditional import cycling_digits
 from gan_course.errors import CourseError
+from gan_course.history import TrainResult
 from gan_course.losses import LR_ADVICE
 from gan_course.models import MODELS, sample_noise
+from gan_course.sampling import generate
 from gan_course.seeding import seed_everything
-from gan_course.training import TrainResult, course_default, generate, train
+from gan_course.settings import course_default
+from gan_course.training import train
 from gan_course.visualisation import plot_d_outputs, plot_losses, show_grid
 
 EPOCHS = (1, 200)  # slider ranges: wide enough to explore, narrow enough to stay in a lesson

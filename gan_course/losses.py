@@ -17,7 +17,7 @@ from gan_course.errors import CourseError
 
 REAL, FAKE = 1.0, 0.0
 PAPER_LR = 2e-4  # the DCGAN paper's learning rate: the textbook choice, and make_optimizers' default
-# The one sentence every message about learning rates uses (the course's own rate is in training.course_default).
+# The one sentence every message about learning rates uses (the course's own rate is in settings.course_default).
 LR_ADVICE = "GANs usually train with 1e-4 to 2e-3: the DCGAN paper uses 2e-4, the course's MLP default 2e-3."
 
 

@@ -19,6 +19,7 @@ from torchvision.utils import make_grid
 from gan_course.checkpoint import atomic_write
 from gan_course.data import denormalise
 from gan_course.errors import CourseError
+from gan_course.history import is_timeline_step
 
 
 def _axes(ax, figsize):
@@ -120,7 +121,6 @@ def show_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, title: str = "", f
 def show_snapshots(snapshots, n: int = 16, max_panels: int = 12, figsize=None):
     """The same fixed noise through G over time: the snapshots (step, images) at steps 0, 10, 20, 50, 100, ...
     (log-spaced: G changes fastest early on) and the last one, up to `max_panels`, in rows of at most 6."""
-    from gan_course.training import is_timeline_step  # local: training does not need pyplot
 
     if not snapshots:
         raise CourseError("no snapshots to show: train for at least one step first.")

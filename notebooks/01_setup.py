@@ -212,7 +212,7 @@ print("threads after set_threads(1):", set_threads(1))
 
 # %%
 from gan_course.models import ModelConfig
-from gan_course.training import course_default
+from gan_course.settings import course_default
 
 train_config = course_default()
 model_config = train_config.model

@@ -213,7 +213,7 @@ print(f"D(G(z)) = {d[i]:.3f}: saturating {grad_saturating[i]:.3f}, non-saturatin
 # %%
 from gan_course.losses import PAPER_LR, make_optimizers
 from gan_course.models import count_parameters
-from gan_course.training import course_default
+from gan_course.settings import course_default
 
 course = course_default()
 print(f"the DCGAN paper: {PAPER_LR:g}   the course: G {course.lr_g:g}, D {course.lr_d:g}")

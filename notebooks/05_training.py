@@ -64,7 +64,7 @@ print("this notebook trains on:", device, "with", set_threads(), "CPU thread(s)"
 # piles. The islands and the batch that doubles after 3,000 steps are explained after the training run.
 
 # %%
-from gan_course.training import course_default
+from gan_course.settings import course_default
 
 config = course_default(piles=False)
 print(f"model {config.model.model}, batch size {config.batch_size}, lr_g {config.lr_g:g}, lr_d {config.lr_d:g}, "
@@ -222,7 +222,7 @@ print(f"D(G(z)) after G's step: {d_g_z2:.2f} -> {d_g_z_new:.2f}   up: {d_g_z_new
 # notebook 06: more steps of either, G first, another generator loss). D's half:
 
 # %%
-from gan_course.training import discriminator_step, generator_step, train_step
+from gan_course.steps import discriminator_step, generator_step, train_step
 
 print(inspect.getsource(discriminator_step))
 
@@ -270,7 +270,7 @@ print(f" grad_g: {stats['grad_g']:.2f}")
 from torch import nn
 
 from gan_course.data import COURSE_SIZE
-from gan_course.training import generate
+from gan_course.sampling import generate
 
 SEED = 0
 rng = seed_everything(SEED)
@@ -445,7 +445,7 @@ print("same weights at the end:", all(torch.equal(p, q) for p, q in zip(replay_g
 
 # %%
 from gan_course.data import training_images
-from gan_course.training import steps_for_epochs
+from gan_course.settings import steps_for_epochs
 
 images = training_images()
 print(tuple(images.shape), "steps per epoch:", len(images) // config.batch_size,
@@ -585,7 +585,7 @@ display(console)
 # %%
 import matplotlib.pyplot as plt
 
-from gan_course.training import generate
+from gan_course.sampling import generate
 from gan_course.visualisation import show_grid
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5))
@@ -697,7 +697,7 @@ print("500 samples scored:", quality.n, " at least 8 digits present:", quality.c
 # with the average's own:
 
 # %% tags=["nbval-ignore-output"]
-from gan_course.training import remeasure_batchnorm
+from gan_course.sampling import remeasure_batchnorm
 
 borrowed = copy.deepcopy(result.sampler)
 for mine, from_g in zip(borrowed.buffers(), result.generator.buffers()):

@@ -100,7 +100,7 @@ print(inspect.getsource(experiments.run_config))
 
 # %%
 from gan_course.experiments import changes, compare_curves, compare_runs, run_config, summary_table, variant
-from gan_course.training import course_default
+from gan_course.settings import course_default
 
 default = course_default(piles=False)
 print(f"lr_g {default.lr_g:g}, lr_d {default.lr_d:g}, k {default.k}, d_steps {default.d_steps}, "

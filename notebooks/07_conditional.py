@@ -85,8 +85,8 @@ one_hot(torch.tensor([0, 3, 7]))
 # its MLP discriminator with ten more inputs:
 
 # %%
-from gan_course.training import course_default
 from gan_course.models import build_models
+from gan_course.settings import course_default
 
 config = course_default(conditional=True)
 generator, discriminator = build_models(config.model, device)
@@ -118,7 +118,7 @@ print("W @ one_hot(7) == column 64 + 7:", torch.equal(first.weight[:, 64:] @ one
 # learns "is this a real 7?", and a G that draws a fine 3 when asked for a 7 is caught. The whole change:
 
 # %%
-from gan_course.training import discriminator_step
+from gan_course.steps import discriminator_step
 
 print(inspect.getsource(discriminator_step))
 
@@ -192,7 +192,7 @@ generate(result.sampler, z, torch.tensor([0, 1, 2, 3, 10], device=device))
 
 # %%
 from gan_course.conditional import digit_rows
-from gan_course.training import generate
+from gan_course.sampling import generate
 from gan_course.visualisation import show_digit_rows
 
 z_rows, y_rows = digit_rows(8, config.model.latent_dim, torch.Generator().manual_seed(3), device)
@@ -473,7 +473,7 @@ print(course_default().model)
 # shrunk by a fifth (the piles run above drew at 0.8):
 
 # %% tags=["nbval-ignore-output"]
-from gan_course.training import TRUNCATION
+from gan_course.settings import TRUNCATION
 
 z_drawn = sample_noise(1000, 64, torch.Generator().manual_seed(3), device)
 drawn, drawn_quality = {}, {}

@@ -69,6 +69,18 @@ def real_batch(_real_batch) -> torch.Tensor:
     return _real_batch.clone()
 
 
+@pytest.fixture
+def gan():
+    """A seeded default MLP GAN and its two optimizers: (generator, discriminator, opt_g, opt_d)."""
+    from gan_course.losses import make_optimizers
+    from gan_course.models import ModelConfig, build_models
+
+    torch.manual_seed(0)
+    generator, discriminator = build_models(ModelConfig())
+    opt_g, opt_d = make_optimizers(generator, discriminator)
+    return generator, discriminator, opt_g, opt_d
+
+
 @pytest.fixture(scope="session")
 def meter():
     """The course's digit meter, from its cache (trained once, in seconds, the first time)."""

@@ -6,7 +6,8 @@ import torch
 
 from gan_course.branch import history_until
 from gan_course.console import TrainingConsole
-from gan_course.training import History, TrainConfig
+from gan_course.history import History
+from gan_course.settings import TrainConfig
 
 
 def test_next_batch_covers_an_epoch_without_repeats(digits):

@@ -10,7 +10,7 @@ import torch
 from gan_course.checkpoint import FORMAT, atomic_save, atomic_write, atomic_write_json, load_generator, save_generator
 from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, build_models, sample_noise
-from gan_course.training import generate
+from gan_course.sampling import generate
 
 
 class NotAWeight:

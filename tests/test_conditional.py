@@ -5,12 +5,15 @@ import re
 import pytest
 import torch
 
-from gan_course.conditional import (ConditionalDiscriminator, ConditionalGenerator, check_labels, cycling_digits,
+from gan_course.conditional import (ConditionalDiscriminator, ConditionalGenerator, cycling_digits,
                                     digit_match, digit_rows, one_hot)
 from gan_course.data import MNISTDigits, make_loader, normalise
 from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, build_models
-from gan_course.training import TrainConfig, course_default, generate, train
+from gan_course.sampling import generate
+from gan_course.settings import TrainConfig, course_default
+from gan_course.steps import STATS
+from gan_course.training import train
 
 
 @pytest.fixture
@@ -103,7 +106,7 @@ def test_a_tensor_run_shuffles_the_labels_with_their_images(mnist, monkeypatch):
     import gan_course.training as training
 
     seen = []
-    monkeypatch.setattr(training, "step_on_device", lambda *args: seen.append((args[4], args[-1])) or torch.full((len(training.STATS),), 0.5))
+    monkeypatch.setattr(training, "step_on_device", lambda *args: seen.append((args[4], args[-1])) or torch.full((len(STATS),), 0.5))
     images, labels = normalise(mnist[0][:64]), mnist[1][:64]
     train(TrainConfig(model=ModelConfig(conditional=True), batch_size=16, steps=4, ema=None), images, labels=labels,
           progress=False, rng=torch.Generator().manual_seed(0))

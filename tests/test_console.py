@@ -10,8 +10,11 @@ import torch
 from gan_course import branch as branch_module
 from gan_course.console import TrainingConsole
 from gan_course.errors import CourseError
+from gan_course.history import is_snapshot_step
 from gan_course.seeding import seed_everything
-from gan_course.training import STATS, course_default, is_snapshot_step, train
+from gan_course.settings import course_default
+from gan_course.steps import STATS
+from gan_course.training import train
 
 
 @pytest.fixture
@@ -93,7 +96,7 @@ def test_run_with_wait_trains_exactly_the_steps_and_keeps_timeline_points(consol
 def test_timeline_points_draw_from_the_average_with_its_own_batchnorm_statistics(console):
     import copy
 
-    from gan_course.training import remeasure_batchnorm
+    from gan_course.sampling import remeasure_batchnorm
 
     console.run(steps=20, wait=True)  # a timeline point at step 20, the last step
     ema = console.branch.ema

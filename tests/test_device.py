@@ -1,9 +1,6 @@
 """get_device picks or checks a device; set_threads sets torch's CPU threads."""
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest

@@ -8,7 +8,7 @@ from gan_course.data import training_images
 from gan_course.errors import CourseError
 from gan_course.experiments import compare_runs, run_config, summary_table, variant
 from gan_course.quality import load_meter
-from gan_course.training import course_default
+from gan_course.settings import course_default
 
 STEPS = 6  # tiny: these tests check the plumbing; notebook 06 runs the real experiments
 

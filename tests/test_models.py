@@ -8,7 +8,7 @@ from torch import nn
 
 from gan_course.errors import CourseError
 from gan_course.models import ISLAND_HEIGHT, ModelConfig, build_models, count_parameters, dcgan_init, sample_noise, to_islands
-from gan_course.training import course_default
+from gan_course.settings import course_default
 
 
 @pytest.fixture(params=["mlp", "dcgan"])

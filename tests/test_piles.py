@@ -16,7 +16,10 @@ from gan_course.data import MNISTDigits, make_loader
 from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, build_models, sample_noise
 from gan_course.piles import PiledDiscriminator, PiledGenerator, check_piles, find_piles, nearest_pile
-from gan_course.training import PILES, STATS, TRUNCATION, TrainConfig, course_default, generate, train
+from gan_course.sampling import generate
+from gan_course.settings import PILES, TRUNCATION, TrainConfig, course_default
+from gan_course.steps import STATS
+from gan_course.training import train
 
 
 @pytest.fixture(scope="module")

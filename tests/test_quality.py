@@ -14,8 +14,10 @@ from gan_course.errors import CourseError
 from gan_course.models import build_models, sample_noise
 from gan_course.quality import (VERSION, DigitClassifier, Quality, _train_classifier, cache_dir, frechet_distance,
                                 load_meter)
+from gan_course.sampling import generate
 from gan_course.seeding import seed_everything
-from gan_course.training import course_default, generate, train
+from gan_course.settings import course_default
+from gan_course.training import train
 
 # --- Fréchet distance ------------------------------------------------------------------------------
 

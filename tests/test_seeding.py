@@ -8,7 +8,8 @@ import torch
 
 from gan_course.errors import CourseError
 from gan_course.seeding import seed_everything, seed_worker
-from gan_course.training import TrainConfig, train
+from gan_course.settings import TrainConfig
+from gan_course.training import train
 
 
 def draws(seed: int):

@@ -9,7 +9,7 @@ from PIL import Image
 
 import matplotlib.pyplot as plt
 from gan_course.errors import CourseError
-from gan_course.training import History
+from gan_course.history import History
 from gan_course.visualisation import (grid_image, plot_d_outputs, plot_losses, running_mean, save_grid, show_grid,
                                       show_labelled_digits, show_real_vs_fake, show_snapshots)
 
