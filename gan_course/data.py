@@ -256,7 +256,8 @@ def check_images(images: torch.Tensor, size: int = 28) -> None:
     images: (B, 1, size, size) float, expected in [-1, 1] to match the generator's Tanh.
     """
     if images.dim() != 4 or images.shape[1:] != (1, size, size):
-        hint = " A Normalize with three means/stds turns one-channel MNIST into three channels; use Normalize((0.5,), (0.5,))." if images.dim() == 4 and images.shape[1] == 3 else ""
+        hint = (" Three channels, as Grayscale(3) makes them: MNIST is grey, so drop Grayscale(3) and use "
+                "Normalize((0.5,), (0.5,)).") if images.dim() == 4 and images.shape[1] == 3 else ""
         hint = hint or (" Add a channel with images.unsqueeze(1)." if images.dim() == 3 else "")
         raise CourseError(f"images must have shape (B, 1, {size}, {size}); got {tuple(images.shape)}.{hint}")
     if not torch.isfinite(images).all():

@@ -178,13 +178,16 @@ fig = plot_thread_speeds(measured_speeds())
 
 # %% [markdown]
 # With 2 threads each, two programs on 2 cores keep taking the cores from each other: beside a busy
-# program the course's GAN fell from 260 to 70 steps per second, and two at once ran at about 107 each.
-# With one thread each, they barely notice each other (215 alone, 211 and 210). The price of one thread
-# on an idle machine: 215 steps per second instead of 260.
+# program the course's GAN fell from 154 to 44 steps per second, and two at once ran at about 35 each.
+# With one thread each, they barely notice each other (155 alone, 160 beside a busy program, 159 two at
+# once). On this machine one thread is as fast as two even when it is alone (155 against 154); on a
+# faster machine measured earlier, one thread ran 215 steps per second against 260 for two, a price
+# worth paying for a class where the machine is seldom idle.
 #
 # In a class, two notebooks training at once is normal. So `choose_threads()` takes **half of the cores
 # no other program is busy on**, at least one: 1 on a 2-core Codespace, 2 on a 4-core one. It watches the
-# CPU for a fifth of a second and says why (the answer depends on the machine, so it is not compared):
+# CPU for a fifth of a second and says why, unless a setting decides (`GAN_COURSE_THREADS`, or
+# `OMP_NUM_THREADS` as on the machine that stored this output); the answer depends on the machine:
 
 # %% tags=["nbval-ignore-output"]
 from gan_course.device import choose_threads
@@ -220,7 +223,8 @@ model_config
 
 # %% [markdown]
 # One sentence each. (The number of DataLoader worker processes is the default of `make_loader`, which
-# notebook 02 introduces.)
+# notebook 02 introduces.) Three of them, *piles*, *islands* and *truncation*, are tricks for cleaner
+# digits that notebooks 05 and 07 explain; for now, read them as names.
 
 # %%
 from gan_course.data import make_loader
@@ -252,7 +256,8 @@ settings = [
     ("beta1", train_config.beta1, "Adam's momentum: lower than the usual 0.9, as in the DCGAN paper"),
     ("k", train_config.k, "generator steps per discriminator step"),
     ("epochs", train_config.epochs, "passes over the data: None, the course uses a time budget instead"),
-    ("seconds", train_config.seconds, "the training budget: recognisable digits within a minute on 2 CPU cores"),
+    ("seconds", train_config.seconds, "the training budget: 93% confident digits after 60 s (benchmarks/README.md)"),
+    ("ema", train_config.ema, "decay of the average of G's weights the digits are drawn from (notebook 05)"),
 ]
 for name, value, why in settings:
     print(f"{name:>15} = {str(value):<13} {why}")
@@ -264,14 +269,17 @@ for name, value, why in settings:
 #   generator `rng` for shuffling and noise.
 # - Check it: the same seed gives the same numbers, another seed different ones.
 # - `device = get_device()` picks CUDA, else Apple's GPU, else the CPU; `get_device("cpu")` forces one.
-# - `set_threads()` takes half the free CPU cores (1 on a 2-core machine); `train()` records its threads.
+# - `set_threads()` takes half the free CPU cores (1 on a 2-core machine) unless `GAN_COURSE_THREADS` or
+#   `OMP_NUM_THREADS` says otherwise; `train()` records its threads.
 # - The hyper-parameters come from `course_default()` and its `ModelConfig`.
 #
 # ## Try this
 #
-# 1. Replace `seed_everything(1)` by `seed_everything(0)` in the proof cell: which booleans change?
+# 1. Replace `seed_everything(1)` by `seed_everything(0)` in the cell that draws `first`, `again` and
+#    `other`: which booleans change?
 # 2. Call `draw()` twice after one `seed_everything(0)`. Are the two draws the same? Why not?
-# 3. Run `get_device("cuda")`. What does the message say on this machine?
-# 4. Look at `inspect.getsource(choose_threads)`: which settings does it read before it watches the CPU?
-#    Start a second notebook that trains, then run `choose_threads()` here again.
+# 3. Run `get_device("cuda")` (or `get_device("mps")` if you have CUDA). What does the message say?
+# 4. Look at `inspect.getsource(choose_threads)` and at the function it calls first,
+#    `gan_course.device._threads_setting`: which settings does it read before it watches the CPU? Start a
+#    second notebook that trains, then run `choose_threads()` here again.
 # 5. `ModelConfig(latent_dim=0)`: what happens, and why is that better than failing later?

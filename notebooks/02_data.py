@@ -339,7 +339,7 @@ print(tuple(train_images.shape), train_images.dtype, float(train_images.min()), 
 # %% [markdown]
 # ## What the digits look like
 #
-# Finally, the first 16 digits of our batch, each with its label. `show_labelled_digits` maps [-1, 1]
+# Finally, the first 16 digits of the DataLoader's batch `real`, each with its label. `show_labelled_digits` maps [-1, 1]
 # back to [0, 1] for display:
 
 # %%
@@ -353,15 +353,16 @@ fig = show_labelled_digits(real[:16], digit_labels[:16])
 # - MNIST lives in `<data root>/MNIST/raw/` as IDX files: a 16-byte header, then one byte per pixel.
 # - `ToTensor` gives [0, 1]; `Normalize((0.5,), (0.5,))` maps that to [-1, 1], the range of the
 #   generator's Tanh. `mnist_transform()` is those two steps; `normalise()` does the same to a whole tensor.
-# - MNIST's mean/std gives about [-0.42, 2.82]; a three-channel Normalize fails or gives three channels;
-#   `check_images` catches both before training.
+# - MNIST's mean/std gives about [-0.42, 2.82]; a three-channel Normalize fails, and `Grayscale(3)`
+#   "fixes" it into three channels; `check_images` catches the range and the channels before training.
 # - `make_loader(dataset, batch_size, rng)` gives shuffled, repeatable batches of shape (B, 1, 28, 28).
 # - The course trains on `training_images()`: 10,000 digits in [-1, 1], in memory.
 #
 # ## Try this
 #
-# 1. Change the histogram cell to use `wrong` (MNIST's mean/std). Where do the pixels end up relative to
-#    Tanh's range?
+# 1. In the histogram cell, set
+#    `after = torch.stack([wrong(Image.fromarray(i.numpy())) for i in images[:1000]]).flatten()` (MNIST's
+#    mean/std) and widen `xlim` to `(-1.2, 3)`. Where do the pixels end up relative to Tanh's range?
 # 2. Run the DataLoader cell twice. Are the two batches the same? Now re-run the seeding cell first.
 # 3. Plot the mean image `train_images.mean(0)` with `plt.imshow(..., cmap="gray")`. What does it show?
 # 4. Count the digits per label in `all_labels` with `torch.bincount`. Is MNIST balanced?

@@ -178,7 +178,7 @@ dcgan_generator
 
 # %% [markdown]
 # The noise enters as a 1 × 1 "image" with `latent_dim` channels. Each transposed convolution makes it
-# larger and thinner: 1 × 1 → 7 × 7 → 14 × 14 → 28 × 28.
+# larger, 1 × 1 → 7 × 7 → 14 × 14 → 28 × 28, while the channels go 64 → 128 → 64 → 1.
 
 # %%
 x = torch.zeros(2, config.latent_dim, 1, 1)
@@ -307,7 +307,8 @@ for bn in (nn.BatchNorm1d(512), nn.BatchNorm1d(512, 0.8)):
 #
 # ## Try this
 #
-# 1. Build `ModelConfig(latent_dim=16)` and redo the layer-by-layer walk. Which shapes change?
+# 1. Build `c = ModelConfig(latent_dim=16)` and `g = MLPGenerator(c.latent_dim, c.g_hidden)`, and redo the
+#    layer-by-layer walk through `g.net` with `sample_noise(2, 16, rng)`. Which shapes change?
 # 2. Give the discriminator `d_hidden=(1024, 512)`. How many parameters does it have now, compared
 #    with the generator?
 # 3. Replace `LeakyReLU(0.2)` by its formula: `torch.where(x > 0, x, 0.2 * x)`. Check it against

@@ -203,7 +203,7 @@ loss_g.backward()
 print(f"loss_g = {loss_g.item():.2f}", " G has gradients:", all(p.grad is not None for p in generator.parameters()))
 
 # %% [markdown]
-# **Line 7: step G.** Now the same `z` gives fakes that the (unchanged) D finds a little more real:
+# **Line 7: step G.** Now the same `z` gives fakes that the (unchanged) D finds more real:
 
 # %%
 opt_g.step()
@@ -286,11 +286,11 @@ num_epochs, print_every = 5, 100
 print(f"{num_epochs} epochs of {len(loader)} batches of {config.batch_size}")
 
 # %% [markdown]
-# The loop. Read it top to bottom: it is the seven lines of the step, plus four lists, a print line and
+# The loop. Read it top to bottom: it is the seven lines of the step, plus five lists, a print line and
 # a picture. The sum `errD_real + errD_fake` with one `backward()` gives exactly the gradient of two
 # `backward()` calls in a row, because PyTorch adds gradients up (we check this below). The grid is
 # drawn with G in `eval()` mode and under `torch.no_grad()`: BatchNorm then uses its running averages,
-# so an image depends only on its own `z`, and no graph is built for a picture; `train()` switches
+# so an image depends only on its own `z`, and no graph is built for a picture; `generator.train()` switches
 # BatchNorm back to batch statistics for training.
 
 # %% tags=["nbval-ignore-output"]
@@ -346,7 +346,7 @@ print(f"{len(G_losses):,} steps; first D loss {D_losses[0]:.2f} (2 log 2 = 1.39:
 # %% [markdown]
 # ### The loop's own curves
 #
-# Plain matplotlib on the four lists. Each step scores one batch of 32, so single steps are noisy; the
+# Plain matplotlib on the five lists. Each step scores one batch of 32, so single steps are noisy; the
 # bold lines are running means over 50 steps (`running_mean`).
 
 # %%
@@ -465,8 +465,9 @@ print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
 # %% [markdown]
 # The two settings you will change most. `LR` is the learning rate of both networks (the course
 # default); `EPOCHS` is chosen so the run takes about a minute on one CPU thread (the summary line under
-# the dashboard says how long it took here). The digits become recognisable after about 10 epochs
-# and cleaner by 30 (see `benchmarks/README.md`). Change them and run the next cell again.
+# the dashboard says how long it took here). The benchmark (`benchmarks/README.md`) read 91% of this
+# default's digits confidently after 30 s of training and 93% after 60 s (real digits: 96%). Change them
+# and run the next cell again.
 
 # %%
 EPOCHS = 30
@@ -536,8 +537,9 @@ check_settings(EPOCHS, 0.5)
 # %% [markdown]
 # ## The training console: pause, step, rewind
 #
-# `train_and_show` runs to its end. GAN Lab lets you stop the game at any moment and play it one move at a
-# time; the `TrainingConsole` does that on real MNIST. It trains in the background, so the notebook stays
+# `train_and_show` runs to its end. GAN Lab (an interactive GAN in the browser, poloclub.github.io/ganlab)
+# lets you stop the game at any moment and play it one move at a time; the `TrainingConsole` does that on
+# real MNIST. It trains in the background, so the notebook stays
 # responsive while it trains, and its controls are:
 # - **Train**, **Pause** and **Stop**; while paused, **Step D** and **Step G** make exactly one update of
 #   one player, so you see what a single move does to the numbers;
@@ -618,8 +620,8 @@ fig = show_snapshots(result.history.snapshots)
 #
 # GAN losses do not fall towards zero as in ordinary training: each player's loss depends on the other
 # one. Healthy looks like this: both noisy, neither running away after the first few hundred steps. D's
-# loss stays a little below 2 log 2 ≈ 1.39, its value when D says 0.5 for everything; G's loss wanders
-# around 1, a little above log 2 ≈ 0.69.
+# loss stays a little below 2 log 2 ≈ 1.39, its value when D says 0.5 for everything; G's loss settles
+# near 0.8, a little above log 2 ≈ 0.69 (both averaged over the last 200 steps below).
 
 # %%
 from gan_course.visualisation import plot_d_outputs, plot_losses
@@ -665,8 +667,8 @@ print("per digit:", quality.counts)
 #   lie as close to real digits of that class as 99% of real digits do: samples that look clearly like
 #   *some* digit. Blobs and smudges are not confident, even when the classifier alone would call them an 8.
 # - **classes**: how many of the ten digits appear among the confident samples (each with at least 2% of
-#   them). A generator that draws only a few kinds of digit, *mode collapse*, scores low here even when
-#   its samples are crisp. `counts` lists the confident samples per digit 0–9.
+#   all the samples scored, 10 of 500). A generator that draws only a few kinds of digit, *mode
+#   collapse*, scores low here even when its samples are crisp. `counts` lists the confident samples per digit 0–9.
 # - **FD**: the Fréchet distance between the meter's features of the fakes and of real digits, the idea
 #   behind the FID score used in research, on a small scale. Lower is better; only compare FDs measured
 #   by the same meter.
@@ -692,8 +694,9 @@ print("500 samples scored:", quality.n, " at least 8 digits present:", quality.c
 # weights; the average's weights differ a little, so the numbers flowing through its layers differ too,
 # and a copy of G's statistics fits it only roughly. `train` therefore measures them again for the
 # average, at every snapshot and at the end: one pass of 1,024 fixed noises through it
-# (`remeasure_batchnorm`; BigGAN calls them "standing statistics"). It took 10 ms on one CPU thread here,
-# and it changes no weight and no step of training. The meter, on the same 500 noises, with G's statistics copied in and
+# (`remeasure_batchnorm`; BigGAN calls them "standing statistics"). It takes about 10 ms on one CPU thread
+# (`benchmarks/README.md`), and it changes no weight and no step of training. The meter, on the same 500
+# noises, with G's statistics copied in and
 # with the average's own:
 
 # %% tags=["nbval-ignore-output"]
@@ -746,7 +749,7 @@ print("islands of course_default(piles=False):", config.model.islands)
 # %%
 from gan_course.experiments import compare_runs, run_config, variant
 
-ISLAND_STEPS = 6000  # about 30 s each on one CPU thread
+ISLAND_STEPS = 6000  # about 40 s each on one CPU thread
 plain_run = run_config("plain noise", variant(config, islands=0), images, ISLAND_STEPS, meter, device=device)
 island_run = run_config("10 islands", config, images, ISLAND_STEPS, meter, device=device)
 
@@ -761,7 +764,7 @@ fig = compare_runs([plain_run, island_run], title=f"Plain noise and 10 islands, 
 # Here, after 6,000 steps, the islands lift the confident share from 76% to 82% and lower the FD from 124
 # to 97; the grids show fewer half-formed strokes. The benchmark (`benchmarks/README.md`, one thread)
 # found the same on 3 seeds after 30 and 60 s of training: after 60 s, 81 to 84% confident with the
-# islands against 72 to 74% with plain noise; after five minutes, 91% against 81%. They do not reach real
+# islands against 72 to 74% with plain noise; after five minutes, 89% against 80%. They do not reach real
 # digits' 96%: within one island G still blends styles, and some islands hold more than one kind of digit.
 
 # %%
@@ -786,7 +789,8 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 # The course default goes one step further, still without labels: it sorts the digits into 50 piles of
 # look-alikes before training and tells D each image's pile too, so that D judges "a real digit *of this
 # pile*?". Notebook 07 explains it after the conditional GAN it borrows from, and measures it against the
-# islands: after 6,000 steps there, 90% confident against 84%, and an FD of 68 against 91. The
+# islands: after 6,000 steps there, 90% confident against 84%, and an FD of 68 against 91 (its islands
+# run is not this one: notebook 07 trains on 9,000 of the 10,000 digits and keeps 1,000 aside). The
 # benchmark (`benchmarks/README.md`, one thread) read 93% confident after 60 s of training with the piles,
 # against 83% with the islands.
 
@@ -803,8 +807,12 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 # size*, 2018, make the same trade in ordinary training.)
 
 # %%
+import math
+
 print("batch size of an epoch that starts at step 0, 2,999, 3,000:", [config.batch_size_at(s) for s in (0, 2999, 3000)])
-print(f"{ISLAND_STEPS:,} steps of the default: 3,000 of 32 digits, then {ISLAND_STEPS - 3000:,} of 64")
+per_epoch = len(images) // config.batch_size  # steps in an epoch of 32 digits
+doubled_at = math.ceil(config.double_batch_at / per_epoch) * per_epoch  # the first epoch from step 3,000 on
+print(f"{ISLAND_STEPS:,} steps of the default: {doubled_at:,} of 32 digits, then {ISLAND_STEPS - doubled_at:,} of 64")
 
 # %% [markdown]
 # The default run of the islands comparison above did exactly that. Against it, the same seed with 32
@@ -815,31 +823,32 @@ print(f"{ISLAND_STEPS:,} steps of the default: 3,000 of 32 digits, then {ISLAND_
 ONE_BATCH_STEPS = 6800  # about as many seconds as the default's 6,000 steps on one CPU thread
 one_batch_run = run_config("32 digits throughout", variant(config, double_batch_at=None), images, ONE_BATCH_STEPS,
                            meter, device=device)
-doubled_run = replace(island_run, name="32, then 64 from step 3,000")
+doubled_run = replace(island_run, name=f"32, then 64 from step {doubled_at:,}")
 
 # %% tags=["nbval-ignore-output"]
 for run in (one_batch_run, doubled_run):
     print(f"{run.summary()}  ({run.result.history.seconds[-1]:.0f} s)")
 seconds = doubled_run.result.history.seconds  # elapsed seconds after each step
-print(f"ms per step: {1000 * seconds[2999] / 3000:.1f} on 32 digits, {1000 * (seconds[-1] - seconds[2999]) / 3000:.1f} on 64")
+on_32, on_64 = seconds[doubled_at - 1], seconds[-1] - seconds[doubled_at - 1]
+print(f"ms per step: {1000 * on_32 / doubled_at:.1f} on 32 digits, {1000 * on_64 / (ISLAND_STEPS - doubled_at):.1f} on 64")
 
 # %%
 fig = compare_runs([one_batch_run, doubled_run], title="One batch size, and bigger batches later, in about the same time")
 
 # %% [markdown]
-# In this run, after about half a minute each, 32 digits throughout is a point ahead: 83% confident against
-# 82% with the doubling, and an FD of 94 against 97; the grids look alike. On one seed and half a minute,
+# In this run, after about 40 s each, 32 digits throughout is a point ahead: 83% confident against 82%
+# with the doubling, and an FD of 94 against 97; the grids look alike. On one seed and 40 s,
 # a point or two either way is within what another seed changes (on another CPU this same run put the
 # doubling two points ahead). The benchmark
 # (`benchmarks/README.md`, one thread) measured it on 3 seeds: after 30 s of training, 82 to 84% confident
 # with the doubling against 78 to 82% without; after 60 s, 84 to 87% against 80 to 85%, with a lower FD on
 # every seed (60 to 64 against 67 to 105). After five minutes the two end level (89 to 92% confident on 3
-# seeds). So the doubling pays in the first minute or two of a run, and a half-minute run like this one
+# seeds). So the doubling pays in the first minute or two of a run, and a 40-second run like this one
 # shows only the start of it.
 
 # %%
 gap = doubled_run.quality.confident - one_batch_run.quality.confident
-print("bigger batches later, after half a minute: within 3 points of 32 digits throughout:", abs(gap) <= 0.03)
+print("bigger batches later, after 40 s: within 3 points of 32 digits throughout:", abs(gap) <= 0.03)
 
 # %% [markdown]
 # ## Save the generator and load it back
@@ -874,7 +883,7 @@ folder.cleanup()
 # - One step: zero D's gradients → D on real → D on `fake.detach()` → D's loss, backward, step D →
 #   zero G's gradients → the *updated* D on the fakes, scored against the real label → backward, step G.
 # - Without `detach`, D's backward pass writes gradients into G that point the wrong way.
-# - The loop written out: `for epoch`, `for i, (real, _) in enumerate(loader)`, the step, four lists, a
+# - The loop written out: `for epoch`, `for i, (real, _) in enumerate(loader)`, the step, five lists, a
 #   print line every `print_every` iterations, and a grid from one fixed noise at log-spaced steps.
 # - `train_step` is that step; `train` is that loop, bit for bit, plus an averaged G, budgets and
 #   warnings; `train_and_show` adds a live dashboard and `training_controls` puts sliders on it.

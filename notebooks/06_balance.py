@@ -74,7 +74,7 @@ print("device:", device, " digits:", tuple(images.shape))
 #
 # Every run below starts from the same seed, so the same starting weights, batches and noise, and trains
 # for the same number of steps. Steps, not seconds: a slow machine then runs exactly the same experiment
-# as a fast one. A run of the course's settings takes about 15 s on one CPU thread; runs with extra D or G
+# as a fast one. A run of the course's settings takes about 15 to 20 s on one CPU thread; runs with extra D or G
 # steps take longer.
 
 # %%
@@ -99,7 +99,7 @@ print(inspect.getsource(experiments.run_config))
 # steps, so every step of these runs uses 32 digits:
 
 # %%
-from gan_course.experiments import changes, compare_curves, compare_runs, run_config, summary_table, variant
+from gan_course.experiments import compare_curves, compare_runs, run_config, summary_table, variant
 from gan_course.settings import course_default
 
 default = course_default(piles=False)
@@ -125,7 +125,8 @@ print(balanced.summary())
 # `compare_runs` draws one row per run: what D believes (faint: every step; bold: the running mean), the
 # samples from the fixed noise at the end, and the meter's confident samples per digit. Healthy looks
 # like this: D(x) a little above 0.5, D(G(z)) a little below, both level; digits of (nearly) every kind
-# (the meter counts a digit as present from 2% of the confident samples).
+# (the meter counts a digit as present when at least 2% of all the samples it scores, 10 of 500, are
+# confidently that digit).
 
 # %%
 fig = compare_runs([balanced], title="Balanced: the course's settings")
@@ -270,8 +271,9 @@ print(summary_table(four, base=default))
 
 # %% [markdown]
 # Read the table row by row (‖∇G‖ *start* is the median over the first 100 steps, *end* over the last 200):
-# - at the start, when D rejects G's noise easily, the saturating loss gives G less than half the gradient
-#   of the non-saturating one (compare the *start* column), as notebook 04's curve predicts. Against the
+# - at the start, when D rejects G's noise easily, the saturating loss gives G about half the gradient of
+#   the non-saturating one or less (the *start* column: 0.50 against 1.24 with the balanced D, 0.70
+#   against 1.38 with the strong one), as notebook 04's curve predicts. Against the
 #   balanced D that did not matter much in the end: both runs draw digits of (nearly) every kind;
 # - against the strong D the difference is large: with the saturating loss G typically gets a small
 #   fraction of the gradient the non-saturating loss gives it against the same D (the red curve against
@@ -281,10 +283,11 @@ print(summary_table(four, base=default))
 #
 # So the lectures are right about the saturating loss: against a strong D it starves G. The fix they
 # teach, scoring the fakes against the *real* label, is exactly what makes a strong D harmless here.
-# (How badly it starves G varies from run to run. Earlier runs of ours, with plain noise instead of the
-# default's islands or with details that change the order of the sums (the number of CPU threads, the
-# optimizer's implementation), ended anywhere from a gradient of about 0.01 and no digits at all to 0.14
-# and four kinds of digit. GANs are that sensitive.) The samples side by side:
+# (How badly it starves G varies from run to run. This run ended at a gradient of 0.08 and 8 kinds of
+# digit, 64% of them confident against 79% with the non-saturating loss. Earlier runs of ours, with plain
+# noise instead of the default's islands or with details that change the order of the sums (the number
+# of CPU threads, the optimizer's implementation), ended anywhere from a gradient of about 0.01 and no
+# digits at all to 0.14 and four kinds of digit. GANs are that sensitive.) The samples side by side:
 
 # %%
 fig = compare_runs([saturating, strong_d_saturating], title="The saturating loss: balanced D and strong D")
@@ -306,10 +309,9 @@ print(summary_table([balanced, g_first], base=default))
 # With one D step and one G step per round, the two orders are the same alternation shifted by half a
 # step, so a large difference would be surprising. Compare the two rows: D's outputs and G's gradient are
 # almost the same. Here G first has fewer confident samples (71% against 77%) but a slightly lower FD (321
-# against 335); the run stored before this one, on another CPU, had G first worse on both (68% against
-# 72%, FD 365 against 334), and the one before that fewer confident samples but a lower FD. One seed is
-# not enough to call a winner (try exercise 2). Our honest conclusion: at this budget the order does not decide the outcome. The lecture's
-# order is a convention worth keeping, because it lets G reuse D's fakes, not the key to a good run.
+# against 335): one better, one worse. One seed is not enough to call a winner (try exercise 2). Our
+# honest conclusion: at this budget the order does not decide the outcome. The lecture's order is a
+# convention worth keeping, because it lets G reuse D's fakes, not the key to a good run.
 
 # %% [markdown]
 # ## 6. k generator steps per discriminator step
@@ -330,8 +332,9 @@ print(summary_table([balanced_k1, k2, k3], base=default))
 # %% [markdown]
 # More G steps push D(G(z)) a little closer to 0.5: G fools this D slightly more often. But the digits
 # do not get better: the table's *confident* falls with k, *FD* rises, and G's gradient shrinks
-# several times over. In the course's settings D is already the smaller network; extra G steps tip a
-# balanced game towards G. The tip is for a D that is ahead, which the course's is not.
+# several times over. In the course's settings D is already the smaller network (about 0.2 million
+# weights against G's 0.55 million, counted in notebook 04); extra G steps tip a balanced game towards G.
+# The tip is for a D that is ahead, which the course's is not.
 
 # %%
 fig = compare_runs([k2, k3], title="k = 2 and k = 3 generator steps per discriminator step")
@@ -339,7 +342,7 @@ fig = compare_runs([k2, k3], title="k = 2 and k = 3 generator steps per discrimi
 # %% [markdown]
 # ## 7. A discriminator that is too sure
 #
-# How sure should D be? In every run so far that drew digits, D(x) stayed between about 0.5 and 0.95. A D
+# How sure should D be? In every run so far that drew digits, D(x) stayed between about 0.5 and 0.96. A D
 # that is *too* sure says D(x) ≈ 1 and D(G(z)) ≈ 0 for hundreds of steps: it wins every round. The cleanest
 # way we found to get there is a generator that breaks down: G's learning rate ten times the course's.
 # (Whether the library's warning about it appears under the progress bar depends on the CPU; see below.)
@@ -439,6 +442,11 @@ print("strong D: D(x) up, D(G(z)) down:", strong_d.d_outputs()[0] > balanced.d_o
 print("strong D, non-saturating: more gradient for G:", strong_d.gradient_norms()[1] > balanced.gradient_norms()[1])
 print("saturating: less gradient for G at the start:", saturating.gradient_norms()[0] < balanced.gradient_norms()[0])
 print("strong D: the saturating loss gives G less gradient:", strong_d_saturating.gradient_norms()[1] < strong_d.gradient_norms()[1])
+
+# %% [markdown]
+# And what the meter and the warnings say:
+
+# %%
 print("strong D: the saturating loss draws fewer kinds of digit:", strong_d_saturating.quality.classes < strong_d.quality.classes)
 print("weak D: the 'cannot tell real from fake' warning:", warned(weak_d, "cannot tell real from fake"))
 print("k = 3 draws fewer confident digits than k = 1:", k3.quality.confident < balanced.quality.confident)

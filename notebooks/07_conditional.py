@@ -24,8 +24,9 @@
 # - how to check whether the generator invents digits or copies its training digits;
 # - how a GAN without labels can make its own: piles of similar digits, found by k-means.
 #
-# **Prerequisites:** notebook 05 (a training step, `train`, the dashboard, the digit meter) and notebook
-# 03 (the MLP generator and discriminator).
+# **Prerequisites:** notebook 05 (a training step, `train`, the dashboard, the digit meter), notebook 06
+# (`run_config` and `compare_runs`, for the side-by-side runs) and notebook 03 (the MLP generator and
+# discriminator).
 #
 # **Where we are:** notebook 7 of 7, the last. Notebook 05's generator draws *a* digit: which
 # one is up to the noise z. Here we choose it.
@@ -79,7 +80,7 @@ one_hot(torch.tensor([0, 3, 7]))
 # Why not a separate embedding layer (`nn.Embedding`), as big conditional GANs use? Because here it would
 # change nothing. The first layer multiplies its input by a weight matrix W; the one-hot part of the input
 # picks *one column* of W, the column of digit y, and adds it to what the layer makes of z. That column is
-# a learned vector per digit: an embedding, as wide as the layer, for free. With one less moving part.
+# a learned vector per digit: an embedding, as wide as the layer, for free, and one moving part fewer.
 #
 # The conditional generator is the MLP generator of notebook 03 with ten more inputs; the discriminator is
 # its MLP discriminator with ten more inputs:
@@ -115,7 +116,8 @@ print("W @ one_hot(7) == column 64 + 7:", torch.equal(first.weight[:, 64:] @ one
 #
 # The training step is notebook 05's, with the labels passed along: D scores real images *with their
 # labels*, G is asked for the same digits, and D scores those fakes with the labels G was asked for. So D
-# learns "is this a real 7?", and a G that draws a fine 3 when asked for a 7 is caught. The whole change:
+# learns "is this a real 7?", and a G that draws a fine 3 when asked for a 7 is caught. The change is one
+# argument, `labels`, which the small helper `_run` passes to G and to D beside their usual input:
 
 # %%
 from gan_course.steps import discriminator_step
@@ -123,9 +125,9 @@ from gan_course.steps import discriminator_step
 print(inspect.getsource(discriminator_step))
 
 # %% [markdown]
-# A budget in steps, so that the run is the same on every machine. 15,000 steps took 153 s on one CPU
-# thread here, with the dashboard redrawing as it trains; without it the benchmark measures 5.1 ms a step
-# for this GAN against 4.9 ms for notebook 05's unconditional one at batch 32 (`benchmarks/README.md`). The
+# A budget in steps, so that the run is the same on every machine. 15,000 steps took about 140 s on one
+# CPU thread here, with the dashboard redrawing as it trains; without it the benchmark measures 6.0 ms a
+# step for this GAN against 5.5 ms for notebook 05's unconditional one at batch 32 (`benchmarks/README.md`). The
 # settings are notebook 05's (learning rate 2e-3) with plain noise, the label doing the job of the
 # default's piles and islands here, and with batches of 32 throughout: the doubling after 3,000 steps
 # was measured for the unconditional GAN only.
@@ -182,6 +184,8 @@ buttons.draw(7)
 # fails on purpose):
 
 # %% tags=["raises-exception"]
+from gan_course.sampling import generate
+
 generate(result.sampler, z, torch.tensor([0, 1, 2, 3, 10], device=device))
 
 # %% [markdown]
@@ -192,7 +196,6 @@ generate(result.sampler, z, torch.tensor([0, 1, 2, 3, 10], device=device))
 
 # %%
 from gan_course.conditional import digit_rows
-from gan_course.sampling import generate
 from gan_course.visualisation import show_digit_rows
 
 z_rows, y_rows = digit_rows(8, config.model.latent_dim, torch.Generator().manual_seed(3), device)
@@ -226,9 +229,9 @@ print(f"overall {float(shares.mean()):.1%} drawn as asked; {quality.summary()}")
 # In this run 94% of the samples were read as the digit asked for (94.3%), 86% or more for every digit
 # (the 5 lowest, at 86%, then the 2 at 90%), and the meter read 92% of them confidently. Told which digit
 # to draw, G draws fewer in-between shapes that belong to no digit. The benchmark (`benchmarks/README.md`)
-# measured it over time: 88% after 30 s of training and 92% after 60 s, against 84% and 84% for notebook
-# 05's GAN with the islands (74% and 74% with plain noise and one batch size), and as many as the course
-# default, whose piles (the end of this notebook) are a way to tell G *something* without labels.
+# measured it over time: 87% after 30 s of training and 91% after 60 s, against 83% and 83% for notebook
+# 05's GAN with the islands (70% and 76% with plain noise and batch 32 throughout), and a little behind the
+# course default (91% and 93%), whose piles (the end of this notebook) tell G *something* without labels.
 # Notebook 05's generators could not even be asked for a digit. A safe margin that holds on any machine:
 
 # %%
@@ -254,7 +257,8 @@ print(f"typical |z|: {pairs[0].norm(dim=1).mean():.1f} (√64 = 8); midpoint of 
 
 # %% [markdown]
 # The straight midpoint is about 8/√2 ≈ 5.7 long: a place no training noise ever came from. The
-# *spherical* path (*slerp*) turns from z0's direction to z1's along the arc and keeps the length.
+# *spherical* path (*slerp*) turns from z0's direction to z1's along the arc, its length going evenly
+# from |z0| to |z1|: it never cuts inside the shell.
 #
 # Does it matter to G? The meter reads the digits drawn at the 1,000 midpoints of each kind, and at the
 # 1,000 start points for comparison:
@@ -381,7 +385,7 @@ print("generated digits at least half as far as new real digits:", distance_rati
 # %% [markdown]
 # ## No labels? Sort the digits into piles
 #
-# Notebook 05's lectures' GAN had no labels, and between two kinds of digit it drew half-way shapes; the
+# The lectures' GAN of notebook 05 had no labels, and between two kinds of digit it drew half-way shapes; the
 # conditional GAN above is told the digit and draws far fewer. A GAN can make its own labels. **k-means**
 # sorts the digits into piles of similar-looking ones, without a single label: pick some digits far apart
 # as the first centres, put every digit in the pile of its nearest centre, move each centre to the mean
@@ -403,8 +407,8 @@ fig = show_grid(centres.view(50, 1, 28, 28), "The centre of each pile: the mean 
                 figsize=(6, 3.4))
 
 # %% [markdown]
-# k-means never saw a label, yet most piles hold one digit. The labels tell us how pure they are: the
-# share of digits whose pile's most common digit is their own.
+# k-means never saw a label. The labels tell us how pure its piles are: the share of digits whose pile's
+# most common digit is their own.
 
 # %%
 most = sum(int(torch.bincount(labels[piles == p], minlength=10).max()) for p in range(50))
@@ -418,7 +422,7 @@ print(f"digits in a pile whose most common digit is theirs: {most / len(images):
 # %%
 from gan_course.experiments import compare_runs, run_config
 
-PILE_STEPS = 6000  # about 30 s each on one CPU thread
+PILE_STEPS = 6000  # about 45 s each on one CPU thread
 island_run = run_config("10 islands", course_default(piles=False), images, PILE_STEPS, meter, device=device)
 pile_run = run_config("50 piles (course default)", course_default(), images, PILE_STEPS, meter, device=device)
 
@@ -498,8 +502,7 @@ plt.show()
 # effect is small to the eye and steady in the numbers: over 3 seeds the benchmark measured 1
 # to 3 points more confident digits at 60, 120 and 300 s, with the FD within 4 either way; after five
 # minutes, 93 to 95% against 91 to 93% without (`benchmarks/README.md`). The price is variety: shrink much
-# further and the digits of a pile grow alike. Measured on this run with the same noise, at 0.5 and 0.2 the
-# confident share stays at 92% and 91% while the FD climbs to 97 and 113.
+# further and the digits of a pile grow alike (try 8 below).
 
 # %%
 print("truncation 0.8: at least as many confident digits:",
@@ -556,8 +559,9 @@ print("temporary folder removed:", not Path(folder.name).exists())
 #
 # - A conditional GAN gives the digit y to both players: G(z, y) draws it, D(x, y) judges "a real y?".
 #   A one-hot y concatenated to the input is a learned embedding of the digit, via the first layer.
-# - `train(..., labels=labels)` runs notebook 05's step with the labels passed along; the dashboard's
-#   extra panel shows, per digit, how often the meter reads the digit asked for.
+# - `train_conditional_and_show` calls `train(config, images, labels=labels)`: notebook 05's step with the
+#   labels passed along; its dashboard's extra panel shows, per digit, how often the meter reads the
+#   digit asked for.
 # - z carries the style, y the digit: a column of the digit grid keeps its style.
 # - Gaussian noise lives near the shell |z| ≈ √latent_dim; a straight path cuts inside it (its middle is
 #   about 1/√2 as long), a spherical path stays on it.
@@ -582,7 +586,7 @@ print("temporary folder removed:", not Path(folder.name).exists())
 #    ratio of distances go down? What would that mean?
 # 6. In a terminal: `python -m gan_course train --conditional --out runs/digits`, then
 #    `python -m gan_course sample --digit 4 --n 64 runs/digits` and open `runs/digits/sample/grid.png`.
-# 7. Sort the digits into 10 piles instead of 50 (`find_piles(images, 10)`): how pure are they now? Which
-#    digits share a pile?
+# 7. Sort the digits into 10 piles instead of 50 (`find_piles(images, 10)`, and 10 for the 50s in the
+#    purity cell): how pure are they now? Which digits share a pile?
 # 8. Draw the piles' G at `truncation` 0.5 and 0.2 in the loop above and show their grids beside the two
 #    above. Which digits lose their variety first? Why does the FD see it and the confident share not?

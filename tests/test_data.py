@@ -326,7 +326,8 @@ def test_check_images_catches_mean_std_normalisation(mnist):
 def test_check_images_catches_three_channels(mnist):
     t = transforms.Compose([transforms.Grayscale(3), transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
     images = torch.stack([t(im) for im in pil_images(mnist)])
-    with pytest.raises(CourseError, match=re.escape("got (8, 3, 28, 28). A Normalize with three means/stds")):
+    with pytest.raises(CourseError, match=re.escape("got (8, 3, 28, 28). Three channels, as Grayscale(3) makes them: MNIST is grey, so drop "
+                                                     "Grayscale(3) and use Normalize((0.5,), (0.5,)).")):
         check_images(images)
 
 

@@ -87,6 +87,20 @@ def test_students_read_no_test_machinery(source: Path):
     assert not markers, f"{source.name} has nbval comments; use cell tags instead:\n" + "\n".join(markers)
 
 
+FORGOTTEN = {"NameError", "ImportError", "ModuleNotFoundError", "AttributeError", "SyntaxError", "IndentationError"}
+
+
+@pytest.mark.parametrize("stored", STORED, ids=lambda p: p.name)
+def test_every_error_demo_fails_with_the_mistake_it_shows(stored: Path):
+    """A cell tagged raises-exception shows the error a student's mistake gets, not a name the notebook forgot."""
+    nb = nbformat.read(stored, as_version=4)
+    demos = {i: [o.ename for o in cell.outputs if o.output_type == "error"] for i, cell in enumerate(nb.cells)
+             if cell.cell_type == "code" and "raises-exception" in cell.metadata.get("tags", [])}
+    wrong = {i: errors for i, errors in demos.items() if not errors or errors[0] in FORGOTTEN}
+    assert not wrong, (f"{stored.name}: error demos (cell: errors) that fail for the wrong reason or not at all: "
+                       f"{wrong}. Import what the cell uses earlier, then rerun scripts/execute_notebooks.py")
+
+
 @pytest.mark.parametrize("stored", STORED, ids=lambda p: p.name)
 def test_no_progress_bar_is_stored_at_zero(stored: Path):
     nb = nbformat.read(stored, as_version=4)
