@@ -133,7 +133,8 @@ def _plot_counts(run: Run, ax) -> None:
         ax.text(0.5, 0.5, "no meter", ha="center", transform=ax.transAxes)
         return
     ax.bar(range(10), run.quality.counts, color="tab:green")
-    ax.text(0.02, 0.95, run.quality.summary().replace(", FD", "\nFD"), transform=ax.transAxes, va="top", fontsize=9)
+    ax.set_ylim(0, 1.35 * max(max(run.quality.counts), 1))  # headroom: the summary sits above the bars, not on them
+    ax.text(0.02, 0.97, run.quality.summary().replace(", FD", "\nFD"), transform=ax.transAxes, va="top", fontsize=10)
 
 
 def changes(config: TrainConfig, base: TrainConfig | None = None) -> str:

@@ -103,8 +103,9 @@ seed_everything(0)
 again = draw()
 seed_everything(1)
 other = draw()
-print("seed 0 twice, same:  python", first[0] == again[0], " numpy", first[1] == again[1], " torch", torch.equal(first[2], again[2]))
-print("seed 0 vs 1, same:   python", first[0] == other[0], " numpy", first[1] == other[1], " torch", torch.equal(first[2], other[2]))
+for label, second in (("seed 0 twice, same:", again), ("seed 0 vs 1, same: ", other)):
+    print(label, " python", first[0] == second[0], " numpy", first[1] == second[1],
+          " torch", torch.equal(first[2], second[2]))
 
 # %% [markdown]
 # `seed_everything` also *returns* a `torch.Generator`, a private stream of random numbers. The course

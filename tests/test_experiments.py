@@ -1,5 +1,7 @@
 """Tests for gan_course.experiments: runs side by side with the same seed and budget (notebook 06)."""
 
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -99,6 +101,17 @@ def test_compare_runs_draws_one_row_of_three_panels_per_run(images, small, meter
     fig = compare_runs(runs)
     assert len(fig.axes) == 9
     assert [ax.get_title() for ax in fig.axes[::3]] == ["a: what D believes", "b: what D believes", "no meter: what D believes"]
+    plt.close(fig)
+
+
+def test_the_meters_summary_sits_above_its_bars(images, small, meter):
+    run = run_config("a", small, images, steps=STEPS, meter=meter, n_meter=50, progress=False)
+    counts = [56, 62, 37, 33, 34, 25, 46, 62, 33, 28]  # notebook 05's 6,800-step run: the tallest bars at 1 and 7
+    fig = compare_runs([replace(run, quality=replace(run.quality, counts=counts))])
+    fig.canvas.draw()
+    panel = fig.axes[2]
+    summary, tallest = panel.texts[0].get_window_extent(), max(bar.get_window_extent().y1 for bar in panel.patches)
+    assert summary.y0 > tallest, f"the summary's bottom ({summary.y0:.0f} px) is below the tallest bar's top ({tallest:.0f} px)"
     plt.close(fig)
 
 
