@@ -799,7 +799,8 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 #
 # The default changes one more setting, in the loop this time: after 3,000 steps its batches double, from
 # 32 digits to 64 (`double_batch_at=3000`). The change waits for the next epoch to begin, so every epoch
-# has one batch size. Why change it during a run? Each step estimates the gradient from one batch, and the
+# has one batch size: an epoch of 32 digits is 312 steps (10,000 // 32), so the first epoch of 64 starts at
+# step 3,120. Why change it during a run? Each step estimates the gradient from one batch, and the
 # smaller the batch, the noisier the estimate. Early on G is far from any digit and a rough direction is
 # enough: many cheap steps win. Later its mistakes are small (a stroke too thick, a loop not closed), and
 # the noise of an estimate from 32 digits hides them; 64 digits halve the estimate's variance, for about
