@@ -9,7 +9,8 @@ of their own. Then it times the step's matrix products alone, with their inner s
 the weight gradients (the batch is their inner size) against the forward products of the same arithmetic.
 --compare instead times two changes to the step against the library's, in blocks of 400 steps, one block of
 each in turn (--blocks pairs): D left out of G's backward pass ("frozen"), D on the real batch and the fakes
-in one call ("together"), or both. Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
+in one call ("together"), both, or the library's step on G and D
+compiled by `torch.compile` ("compiled"; the time its first steps take to compile is printed). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
 from gan_course.steps import STATS, discriminator_step, step_on_device
 
-CHANGES = ("frozen", "together", "both")
+CHANGES = ("frozen", "together", "both", "compiled")
 
 
 def gflops(a: torch.Tensor, b: torch.Tensor, repeats: int = 300) -> tuple[float, float]:
@@ -87,13 +88,14 @@ def main() -> None:
     piles = generator.set_piles(images)
     opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
     average = copy.deepcopy(generator).requires_grad_(False)
-    step = 0
+    step, compiled = 0, (torch.compile(generator), torch.compile(discriminator))
 
     def one(change: str | None = None) -> None:
         nonlocal step
         index = torch.randint(0, len(images), (args.batch,), generator=rng)
-        if change is None:
-            step_on_device(generator, discriminator, opt_g, opt_d, images[index], rng, labels=piles[index])
+        if change in (None, "compiled"):
+            g, d = compiled if change else (generator, discriminator)  # the same weights either way
+            step_on_device(g, d, opt_g, opt_d, images[index], rng, labels=piles[index])
         else:
             changed_step(generator, discriminator, opt_g, opt_d, images[index], piles[index], rng, change)
         step += 1
@@ -101,6 +103,11 @@ def main() -> None:
 
     for _ in range(args.warm):
         one()
+    if args.compare == "compiled":
+        began = time.perf_counter()
+        for _ in range(3):
+            one("compiled")
+        print(f"compiling G and D with torch.compile: the first 3 steps took {time.perf_counter() - began:.1f} s")
     if args.compare:
         compare(one, args.compare, args.blocks, args.batch)
         return
