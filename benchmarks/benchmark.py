@@ -33,8 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan_course.batches import training_images
 from gan_course.conditional import cycling_digits
-from gan_course.data import load_mnist, training_images
+from gan_course.data import load_mnist
 from gan_course.device import get_device
 from gan_course.experiments import variant
 from gan_course.models import ModelConfig, sample_noise

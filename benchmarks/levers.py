@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from gan_course.data import shuffled_batches, training_images
+from gan_course.batches import shuffled_batches, training_images
 from gan_course.losses import make_optimizers
 from gan_course.models import ModelConfig, build_models, sample_noise, to_islands
 from gan_course.quality import load_meter

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gan_course.data import training_images
+from gan_course.batches import training_images
 from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
 from gan_course.training import train

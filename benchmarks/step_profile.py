@@ -22,7 +22,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from gan_course.data import training_images
+from gan_course.batches import training_images
 from gan_course.losses import discriminator_loss, generator_loss, make_optimizers
 from gan_course.models import build_models, sample_noise
 from gan_course.sampling import update_ema

@@ -19,7 +19,7 @@ from dataclasses import replace
 import torch
 
 from benchmark import run  # the benchmark's own timed run (this script's folder is on sys.path)
-from gan_course.data import training_images
+from gan_course.batches import training_images
 from gan_course.models import sample_noise
 from gan_course.quality import load_meter
 from gan_course.sampling import generate

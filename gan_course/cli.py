@@ -9,9 +9,10 @@ from pathlib import Path
 
 import torch
 
+from gan_course.batches import normalise
 from gan_course.checkpoint import atomic_save, atomic_write_json, load_generator, save_generator
 from gan_course.conditional import cycling_digits, digit_match
-from gan_course.data import data_root, load_mnist, normalise, verify_files
+from gan_course.data import data_root, load_mnist, verify_files
 from gan_course.device import choose_threads, get_device
 from gan_course.errors import CourseError
 from gan_course.models import sample_noise

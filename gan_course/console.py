@@ -17,8 +17,8 @@ from dataclasses import replace
 
 import torch
 
+from gan_course.batches import check_images
 from gan_course.branch import Branch, history_until
-from gan_course.data import check_images
 from gan_course.errors import CourseError, TrainingDiverged
 from gan_course.history import _check_finite, is_snapshot_step
 from gan_course.losses import make_optimizers

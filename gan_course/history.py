@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -15,6 +17,15 @@ from gan_course.steps import STATS
 
 class HealthWarning(UserWarning):
     """A training run looks unhealthy (see `health_warnings`)."""
+
+
+def warn_health(message: str) -> None:
+    """Warn with `message`, shown at the first line outside the library: the student's own call of `train`,
+    `run_config`, ... (Python would otherwise show a line of the library, which says nothing to its reader)."""
+    frame, level = sys._getframe(1), 2  # level 2: the caller of warn_health
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("gan_course."):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, HealthWarning, stacklevel=level)
 
 
 @dataclass

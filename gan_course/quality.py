@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_course.data import cache_dir, load_mnist, normalise  # noqa: F401 (cache_dir: where the meter is kept)
+from gan_course.batches import normalise
+from gan_course.data import cache_dir, load_mnist  # noqa: F401 (cache_dir: where the meter is kept)
 from gan_course.errors import CourseError
 from gan_course.models import check_image_batch
 

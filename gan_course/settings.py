@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from gan_course.data import check_batch_size
+from gan_course.batches import check_batch_size
 from gan_course.errors import CourseError
 from gan_course.losses import PAPER_LR, check_learning_rate
 from gan_course.models import ModelConfig

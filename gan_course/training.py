@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import copy
 import time
-import warnings
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gan_course.batches import check_images, shuffled_batches
 from gan_course.conditional import check_labels, cycling_digits
-from gan_course.data import check_images, shuffled_batches
 from gan_course.device import SpeedWatch, choose_threads
 from gan_course.errors import CourseError
-from gan_course.history import HealthWarning, History, TrainResult, health_warnings, is_snapshot_step
+from gan_course.history import History, TrainResult, health_warnings, is_snapshot_step, warn_health
 from gan_course.losses import make_optimizers
 from gan_course.models import build_models, sample_noise
 from gan_course.piles import nearest_pile
@@ -190,6 +189,6 @@ def _snapshot(result: TrainResult, step: int, callback, bar) -> None:
     for message in health_warnings(history):
         if message not in history.warnings:
             history.warnings.append(message)
-            warnings.warn(message, HealthWarning, stacklevel=3)
+            warn_health(message)
     if callback is not None:
         callback(result)

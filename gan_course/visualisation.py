@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 import torch
 from torchvision.utils import make_grid
 
+from gan_course.batches import denormalise
 from gan_course.checkpoint import atomic_write
-from gan_course.data import denormalise
 from gan_course.errors import CourseError
 from gan_course.history import is_timeline_step
 

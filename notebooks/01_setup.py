@@ -228,7 +228,7 @@ model_config
 # digits that notebooks 05 and 07 explain; for now, read them as names.
 
 # %%
-from gan_course.data import make_loader
+from gan_course.batches import make_loader
 
 workers = inspect.signature(make_loader).parameters["num_workers"].default
 settings = [

@@ -157,7 +157,7 @@ print(torch.tanh(torch.tensor([-100.0, -1.0, 0.0, 1.0, 100.0])))
 # background (0, then -1), a few are ink (1), and after `Normalize` all of them sit inside Tanh's range.
 
 # %%
-from gan_course.data import normalise
+from gan_course.batches import normalise
 
 before = images[:1000].float().div(255).flatten()
 after = normalise(images[:1000]).flatten()
@@ -191,7 +191,7 @@ print(tuple(batch.shape), round(float(batch.min()), 2), round(float(batch.max())
 # `check_images` looks at a batch before training and says what is wrong (this cell fails on purpose):
 
 # %% tags=["raises-exception"]
-from gan_course.data import check_images
+from gan_course.batches import check_images
 
 check_images(batch)
 
@@ -239,7 +239,7 @@ print("the course's transform passes check_images")
 # `num_workers=0` (the default) keeps everything in this process. One batch of 64:
 
 # %%
-from gan_course.data import load_dataset, make_loader
+from gan_course.batches import load_dataset, make_loader
 
 loader = make_loader(load_dataset(), 64, rng)
 real, digit_labels = next(iter(loader))
@@ -331,7 +331,7 @@ print(f"1,000 digits: transform {per_image_s * 1000:.1f} ms, normalise {(time.pe
 # and on a machine that has only the offline test split (10,000):
 
 # %%
-from gan_course.data import training_images
+from gan_course.batches import training_images
 
 train_images = training_images()
 print(tuple(train_images.shape), train_images.dtype, float(train_images.min()), float(train_images.max()))

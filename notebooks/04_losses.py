@@ -112,7 +112,8 @@ targets_like(torch.zeros(4), REAL), targets_like(torch.zeros(4), FAKE)
 # machine), and an untrained pair of networks from notebook 03:
 
 # %%
-from gan_course.data import load_mnist, normalise
+from gan_course.batches import normalise
+from gan_course.data import load_mnist
 from gan_course.models import ModelConfig, build_models, sample_noise
 
 real = normalise(load_mnist(split="test")[0][:64])

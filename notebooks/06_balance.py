@@ -58,7 +58,7 @@ import inspect
 
 import torch
 
-from gan_course.data import training_images
+from gan_course.batches import training_images
 from gan_course.device import get_device
 from gan_course.quality import load_meter
 from gan_course.seeding import seed_everything

@@ -57,7 +57,8 @@ print("this notebook trains on:", device)
 # "close to a training digit" means for a digit the GAN never saw.
 
 # %%
-from gan_course.data import load_mnist, normalise
+from gan_course.batches import normalise
+from gan_course.data import load_mnist
 
 all_images, all_labels = load_mnist()
 images, labels = normalise(all_images[:9000]), all_labels[:9000].long()

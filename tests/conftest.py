@@ -21,7 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from gan_course.data import data_root, load_mnist, normalise  # noqa: E402
+from gan_course.batches import normalise
+from gan_course.data import data_root, load_mnist  # noqa: E402
 
 
 def pytest_configure(config):

@@ -7,7 +7,7 @@ import torch
 
 from gan_course.conditional import (ConditionalDiscriminator, ConditionalGenerator, cycling_digits,
                                     digit_match, digit_rows, one_hot)
-from gan_course.data import MNISTDigits, make_loader, normalise
+from gan_course.batches import MNISTDigits, make_loader, normalise
 from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, build_models
 from gan_course.sampling import generate

@@ -1,12 +1,13 @@
 """Tests for gan_course.experiments: runs side by side with the same seed and budget (notebook 06)."""
 
+import linecache
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from gan_course.data import training_images
+from gan_course.batches import training_images
 from gan_course.errors import CourseError
 from gan_course.experiments import compare_runs, run_config, summary_table, variant
 from gan_course.quality import load_meter
@@ -157,3 +158,15 @@ def test_compare_and_table_reject_anything_but_runs(runs):
         compare_runs(runs)
     with pytest.raises(CourseError, match="Give one or more Run objects"):
         summary_table(runs)
+
+
+def test_a_health_warning_points_at_the_students_own_line_not_the_library(images, small, monkeypatch):
+    import gan_course.training as training
+    from gan_course.history import HealthWarning
+
+    monkeypatch.setattr(training, "health_warnings", lambda history: ["D wins."])  # any run's warning, at once
+    with pytest.warns(HealthWarning, match="D wins.") as record:
+        run = run_config("a", small, images, steps=STEPS, progress=False)  # run_config -> train -> the warning
+    (warning,) = record
+    assert warning.filename == __file__ and "run_config(" in linecache.getline(__file__, warning.lineno)
+    assert run.result.history.warnings == ["D wins."]  # once, however many snapshots repeat it

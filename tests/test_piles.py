@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from gan_course.__main__ import main
+from gan_course.batches import MNISTDigits, make_loader
 from gan_course.checkpoint import load_generator, save_generator
 from gan_course.console import TrainingConsole
-from gan_course.data import MNISTDigits, make_loader
 from gan_course.errors import CourseError
 from gan_course.models import ModelConfig, build_models, sample_noise
 from gan_course.piles import PiledDiscriminator, PiledGenerator, check_piles, find_piles, nearest_pile

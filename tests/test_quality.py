@@ -9,7 +9,7 @@ import statistics
 import pytest
 import torch
 
-from gan_course.data import normalise
+from gan_course.batches import normalise
 from gan_course.errors import CourseError
 from gan_course.models import build_models, sample_noise
 from gan_course.quality import (VERSION, DigitClassifier, Quality, _train_classifier, cache_dir, frechet_distance,

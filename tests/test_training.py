@@ -14,7 +14,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 import gan_course.training as training
-from gan_course.data import normalise
+from gan_course.batches import normalise
 from gan_course.errors import CourseError, TrainingDiverged
 from gan_course.models import ModelConfig, build_models, sample_noise
 from gan_course.sampling import generate
@@ -212,7 +212,7 @@ def test_train_doubles_the_batch_from_the_first_epoch_after_double_batch_at(digi
 
 
 def test_a_dataloader_cannot_double_its_batch_but_may_stop_before(mnist):
-    from gan_course.data import MNISTDigits, make_loader
+    from gan_course.batches import MNISTDigits, make_loader
 
     loader = make_loader(MNISTDigits(mnist[0][:320], mnist[1][:320]), 32)
     for budget in ({"seconds": 5.0}, {"steps": 11}, {"epochs": 2}):
@@ -285,7 +285,7 @@ def hand_loop(generator, discriminator, loader, steps, lr, latent_dim=64):
 
 
 def test_train_on_a_dataloader_does_the_same_arithmetic_as_the_loop_written_out(mnist):
-    from gan_course.data import MNISTDigits, make_loader
+    from gan_course.batches import MNISTDigits, make_loader
 
     dataset = MNISTDigits(mnist[0][:320], mnist[1][:320])
     results = []
@@ -303,7 +303,7 @@ def test_train_on_a_dataloader_does_the_same_arithmetic_as_the_loop_written_out(
 
 
 def test_a_dataloader_with_another_batch_size_is_refused(mnist):
-    from gan_course.data import MNISTDigits, make_loader
+    from gan_course.batches import MNISTDigits, make_loader
 
     loader = make_loader(MNISTDigits(mnist[0][:100], mnist[1][:100]), 16)
     with pytest.raises(CourseError, match=re.escape("the DataLoader's batch size is 16 but config.batch_size is 64")):
