@@ -182,8 +182,9 @@ fig = plot_thread_speeds(measured_speeds())
 # program the course's GAN fell from 154 to 44 steps per second, and two at once ran at about 35 each.
 # With one thread each, they barely notice each other (155 alone, 160 beside a busy program, 159 two at
 # once). On this machine one thread is as fast as two even when it is alone (155 against 154); on a
-# faster machine measured earlier, one thread ran 215 steps per second against 260 for two, a price
-# worth paying for a class where the machine is seldom idle.
+# faster machine measured earlier (an Intel Xeon, with the course default of that time;
+# `benchmarks/README.md`), one thread ran 215 steps per second against 260 for two, a price worth paying
+# for a class where the machine is seldom idle.
 #
 # In a class, two notebooks training at once is normal. So `choose_threads()` takes **half of the cores
 # no other program is busy on**, at least one: 1 on a 2-core Codespace, 2 on a 4-core one. It watches the
@@ -206,6 +207,21 @@ choose_threads()
 
 # %%
 print("threads after set_threads(1):", set_threads(1))
+
+# %% [markdown]
+# What "another order" means: the same ten million numbers, summed with one thread, again, and with two.
+# Two threads each sum a share and then add the two shares, so the rounding falls differently:
+
+# %%
+x = torch.randn(10_000_000, generator=torch.Generator().manual_seed(0))
+for threads in (1, 1, 2):
+    set_threads(threads)
+    print(f"{threads} thread(s): {x.sum().item():.6f}")
+_ = set_threads(1)
+
+# %% [markdown]
+# One thread twice gives the same sum to the last digit; two threads differ from the fourth decimal on.
+# A training run adds up numbers like these at every step, which is why `train` records its thread count.
 
 # %% [markdown]
 # ## The course's hyper-parameters

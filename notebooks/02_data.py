@@ -179,13 +179,14 @@ print("share of pixels that are pure background (-1):", round(float((after == -1
 # ## Pitfalls, and the check that catches them
 #
 # **Pitfall 1: Normalize with MNIST's mean and std.** Many classifier tutorials use
-# `Normalize((0.1307,), (0.3081,))`. That gives zero mean and unit variance, which is right for a
-# classifier, but the range is no longer [-1, 1]:
+# `Normalize((0.1307,), (0.3081,))`, MNIST's mean and standard deviation. That gives mean about 0 and
+# standard deviation about 1, which is right for a classifier, but the range is no longer [-1, 1]:
 
 # %%
 wrong = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
 batch = torch.stack([wrong(Image.fromarray(image.numpy())) for image in images[:64]])
-print(tuple(batch.shape), round(float(batch.min()), 2), round(float(batch.max()), 2))
+print(tuple(batch.shape), "min", round(float(batch.min()), 2), "max", round(float(batch.max()), 2),
+      "mean", round(float(batch.mean()), 2), "std", round(float(batch.std()), 2))
 
 # %% [markdown]
 # `check_images` looks at a batch before training and says what is wrong (this cell fails on purpose):
@@ -279,7 +280,10 @@ mnist = torchvision_mnist(transform=transform)
 print(mnist)
 
 # %% [markdown]
-# It is torchvision's dataset class, and a `DataLoader` over it works as in every tutorial:
+# It is torchvision's dataset class. (Where only the offline split exists, as in the run stored here,
+# it is `OfflineMNIST`: torchvision's `MNIST` with one change, it accepts a folder that holds only the
+# split it reads, here the cache folder the files were unpacked into.) A `DataLoader` over it works as in
+# every tutorial:
 
 # %%
 from torch.utils.data import DataLoader
@@ -327,8 +331,8 @@ print(f"1,000 digits: transform {per_image_s * 1000:.1f} ms, normalise {(time.pe
 # ## The course's training set
 #
 # The course trains on the first 10,000 digits, already normalised, held in memory: `training_images()`.
-# Using the same number everywhere makes an epoch equally long on your machine (60,000 digits downloaded)
-# and on a machine that has only the offline test split (10,000):
+# Using the same number everywhere makes an epoch equally long on a machine that downloaded the 60,000
+# training digits and on one that has only the offline test split of 10,000 (as the run stored here):
 
 # %%
 from gan_course.batches import training_images

@@ -50,7 +50,8 @@ type(rng).__name__
 # The **generator** G turns a noise vector `z` of length `latent_dim` into an image. The
 # **discriminator** D turns an image into one number, a *logit*: large means "looks real", very negative
 # means "looks fake" (a sigmoid turns it into a probability; notebook 04 does that). The sizes come from
-# the course's `ModelConfig`:
+# `ModelConfig()`, the plain pair the lectures draw (the course default of notebook 01 adds piles and the
+# truncation trick; notebook 07 explains both):
 
 # %%
 from gan_course.models import ModelConfig
@@ -128,11 +129,12 @@ with torch.no_grad():  # no training yet, so no gradients needed
 # %% [markdown]
 # ## Why the generator is the bigger network
 #
-# Compare the parameter counts: the generator has almost three times as many weights. Generating is
+# Compare the parameter counts below: the generator has 2.7 times as many weights. Generating is
 # hard: G must produce every stroke of every digit. Discriminating is easy: D only has to find *one*
 # thing that gives a fake away. Many lectures warn that a discriminator as strong as the generator wins
 # too quickly and then G learns nothing. Notebook 06 puts that to the test with real runs: a D four
 # times wider and stepped several times per G step, the gradient that reaches G measured at every step.
+# (Its runs disagree with the warning: there the stronger D gives G *more* gradient, not less.)
 
 # %%
 from gan_course.models import count_parameters
@@ -274,7 +276,8 @@ with torch.no_grad():
 #
 # ## A pitfall: `BatchNorm1d(n, 0.8)`
 #
-# A popular GAN repository writes `nn.BatchNorm1d(out_features, 0.8)`, meaning momentum 0.8 as in Keras.
+# A popular collection of GANs in PyTorch (eriklindernoren's *PyTorch-GAN*) writes
+# `nn.BatchNorm1d(out_features, 0.8)`, meaning momentum 0.8 as in Keras.
 # But PyTorch's second positional argument is `eps`, the small number added to the variance:
 
 # %%

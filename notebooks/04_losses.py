@@ -131,8 +131,8 @@ print(tuple(real_logits.shape), tuple(fake_logits.shape))
 
 # %% [markdown]
 # By hand, with `bce` and the two labels, then with the library's `discriminator_loss`: the same two
-# numbers. Both are near `log 2 ≈ 0.6931`, the loss of a discriminator that cannot yet tell anything
-# apart (it says about 0.5 for everything).
+# numbers. A discriminator that says 0.5 for everything would score `log 2 ≈ 0.6931` on each; this
+# untrained one says about 0.5 (its average verdicts are printed last), so both losses sit near it.
 
 # %%
 from gan_course.losses import discriminator_loss
@@ -141,6 +141,7 @@ by_hand = bce(real_logits, torch.ones(64)), bce(fake_logits, torch.zeros(64))
 loss_real, loss_fake = discriminator_loss(real_logits, fake_logits)
 print("by hand:", [round(v.item(), 4) for v in by_hand], " library:", [round(loss_real.item(), 4), round(loss_fake.item(), 4)])
 print("D's loss = real + fake =", round((loss_real + loss_fake).item(), 4))
+print(f"D(x) {torch.sigmoid(real_logits).mean():.2f}, D(G(z)) {torch.sigmoid(fake_logits).mean():.2f}")
 
 # %% [markdown]
 # ## The generator's loss: fakes against the *real* label
@@ -165,10 +166,13 @@ print(inspect.getsource(generator_loss))
 # ## Why not simply minimise log(1 - D(G(z)))?
 #
 # The original GAN paper writes one objective for both players: D maximises, G minimises
-# `log(1 - D(G(z)))`. At the start of training D easily spots the fakes, so D(G(z)) is close to 0, and
-# there `log(1 - D)` is flat: G gets almost no gradient. `-log D(G(z))` pushes towards the same goal
-# but is steepest exactly there. Let autograd compute both gradients with respect to the logit, over a
-# range of logits:
+# `log(1 - D(G(z)))`. Its argument: early in training G's fakes are poor, D rejects them with confidence,
+# so D(G(z)) is close to 0, and there `log(1 - D)` is flat: G gets almost no gradient. `-log D(G(z))`
+# pushes towards the same goal but is steepest exactly there. (The course's runs do not start like that:
+# an untrained D says about 0.5 for everything, as above, and the lecture loop of notebook 05 begins at
+# D(G(z)) = 0.48. D gets that sure only when it is much stronger than G; notebook 06 makes it so, and
+# measures what each loss then leaves G.) Let autograd compute both gradients with respect to the logit,
+# over a range of logits:
 
 # %%
 from gan_course.losses import saturating_generator_loss
@@ -188,15 +192,15 @@ print("match -D and D - 1:", torch.allclose(grad_saturating, -d), torch.allclose
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(d, grad_saturating, label="log(1 - D(G(z)))  (saturating)")
 ax.plot(d, grad_non_saturating, label="-log D(G(z))  (non-saturating)")
-ax.axvspan(0, 0.1, color="grey", alpha=0.15, label="start of training: D rejects the fakes")
+ax.axvspan(0, 0.1, color="grey", alpha=0.15, label="D rejects the fakes (the paper's early training)")
 ax.set(title="Gradient of the generator's loss with respect to D's logit",
        xlabel="D(G(z)): the discriminator's probability that a fake is real", ylabel="d loss / d logit",
        ylim=(-1.1, 0.55))
 _ = ax.legend(loc="upper center", fontsize=9)
 
 # %% [markdown]
-# In numbers, where training starts (D(G(z)) = 0.01): the non-saturating loss gives the generator about
-# a hundred times more gradient.
+# In numbers, where D rejects the fakes (D(G(z)) = 0.01): the non-saturating loss gives the generator
+# about a hundred times more gradient.
 
 # %%
 i = int(torch.argmin((d - 0.01).abs()))
@@ -208,7 +212,8 @@ print(f"D(G(z)) = {d[i]:.3f}: saturating {grad_saturating[i]:.3f}, non-saturatin
 # Each player updates only its own weights. `make_optimizers` builds one Adam over G's parameters and
 # one over D's. Which learning rate? The DCGAN paper's 2e-4 is the textbook choice and
 # `make_optimizers`' default. The course trains its small MLP GAN at ten times that rate, the one
-# `course_default()` holds: at batch 32 it stays stable there and draws digits within seconds
+# `course_default()` holds: at batch 32 (64 after the first 3,000 steps) it stays stable there and draws
+# digits within seconds
 # (`benchmarks/README.md`: 91% confident digits after 30 s of training, where the MLP as commonly taught,
 # at 2e-4 and batch 128, reads 27%). We use the course's rate:
 

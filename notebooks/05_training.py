@@ -264,7 +264,8 @@ print(f" grad_g: {stats['grad_g']:.2f}")
 # the course's batch size and learning rates, and one **fixed noise**: the same 64 `z` through G every
 # time we look, so that we watch the same 64 digits take shape. `fused=True` asks Adam to update all of
 # a network's weights in one pass instead of one small operation per weight tensor: the same rule as in
-# notebook 04, with fewer, bigger operations (faster on a CPU and on a GPU).
+# notebook 04, with fewer, bigger operations (on one CPU thread the course default's steps per second
+# rose from 168 to 213 with it; `benchmarks/README.md`).
 
 # %%
 from torch import nn
@@ -423,7 +424,7 @@ print("same weights at the end:", all(torch.equal(p, q) for p, q in zip(replay_g
 
 # %% [markdown]
 # Identical to the last bit, on the CPU. (On a GPU some kernels may add in a different order from run to
-# run; the two would then agree to about 6 decimals rather than bit for bit.)
+# run, and the two could then differ in the last digits; this course has not yet measured that on a GPU.)
 #
 # What `train` adds on top of the loop: it can take the digits as one tensor already in memory (no PIL
 # image per digit; how much faster that is, we measure below); a budget in epochs, steps or seconds; a
@@ -482,8 +483,8 @@ print(f"100 batches of {config.batch_size}: DataLoader {from_loader:.0f} ms, in 
 
 # %% [markdown]
 # While it trains we want a number for "does this look like digits?". The **digit meter** is a small
-# classifier trained on real MNIST. It is trained once (a few seconds) and then loaded from a cache. On
-# held-out real digits it is right this often:
+# classifier trained on real MNIST. It is trained once, the first time it is asked for, and then loaded
+# from a cache. On held-out real digits it is right this often:
 
 # %% tags=["nbval-ignore-output"]
 from gan_course.quality import load_meter
@@ -518,7 +519,8 @@ result = train_and_show(images, epochs=EPOCHS, lr=LR, meter=meter, device=device
 
 # %% [markdown]
 # The run took exactly the planned number of steps. It kept the fixed noise's images at steps 0, 10, 20,
-# 50, 100, 200, 500, ... and every `snapshot_every` steps, and at the last step:
+# 50, 100, 200, 500, 1,000, ..., every `snapshot_every` steps (200 in the course's settings: hence 400
+# below), and at the last step:
 
 # %%
 snapshot_steps = [step for step, _ in result.history.snapshots]
@@ -622,6 +624,19 @@ from gan_course.visualisation import show_grid
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5))
 _ = show_grid(generate(result.generator, result.fixed_noise[:36]), "G after the last step", ax=left)
 _ = show_grid(generate(result.ema_generator, result.fixed_noise[:36]), "The average of G's recent weights", ax=right)
+
+# %% [markdown]
+# The digit meter reads both on the same 500 noises:
+
+# %%
+z_meter = sample_noise(500, latent_dim, torch.Generator().manual_seed(1), device)
+for name, which in (("G after the last step", result.generator), ("the average", result.ema_generator)):
+    print(f"{name:>21}: {meter.score(generate(which, z_meter)).summary()}")
+
+# %% [markdown]
+# Nearly the same confident share (90% against 91%), but the FD, how far the meter's features of these
+# digits lie from real digits', falls from 129 to 73 with the average: the jitter of G's last step shows up
+# in the strokes more than in which digit the meter reads.
 
 # %% [markdown]
 # `result.sampler` is the generator the course draws from: the average (the dashboard, the snapshots, the
@@ -778,7 +793,7 @@ print("islands of course_default(piles=False):", config.model.islands)
 # %%
 from gan_course.experiments import compare_runs, run_config, variant
 
-ISLAND_STEPS = 6000  # about 40 s each on one CPU thread
+ISLAND_STEPS = 6000  # about 45 s each on one CPU thread
 plain_run = run_config("plain noise", variant(config, islands=0), images, ISLAND_STEPS, meter, device=device)
 island_run = run_config("10 islands", config, images, ISLAND_STEPS, meter, device=device)
 
@@ -866,19 +881,18 @@ print(f"ms per step: {1000 * on_32 / doubled_at:.1f} on 32 digits, {1000 * on_64
 fig = compare_runs([one_batch_run, doubled_run], title="One batch size, and bigger batches later, in about the same time")
 
 # %% [markdown]
-# In this run, after about 40 s each, 32 digits throughout is a point ahead: 83% confident against 82%
-# with the doubling, and an FD of 94 against 97; the grids look alike. On one seed and 40 s,
-# a point or two either way is within what another seed changes (on another CPU this same run put the
-# doubling two points ahead). The benchmark
-# (`benchmarks/README.md`, one thread) measured it on 3 seeds: after 30 s of training, 82 to 84% confident
-# with the doubling against 78 to 82% without; after 60 s, 84 to 87% against 80 to 85%, with a lower FD on
-# every seed (60 to 64 against 67 to 105). After five minutes the two end level (89 to 92% confident on 3
-# seeds). So the doubling pays in the first minute or two of a run, and a 40-second run like this one
-# shows only the start of it.
+# In this run, after about 45 s each, 32 digits throughout is a point ahead: 83% confident against 82%
+# with the doubling, and an FD of 94 against 97; the grids look alike. On one seed, a point or two either
+# way is within what another seed changes. The benchmark (`benchmarks/README.md`, one thread, this
+# machine) ran both for five minutes: without the doubling ahead at 60 s (86% against 83%, FD 51 against
+# 53), level at two minutes (88% each, FD 42 against 41), and behind after five (89% against 91%, FD 45
+# against 37). So the doubling costs a little in the first minute and pays over a longer run; a
+# 45-second run like this one shows only the cost. (On a faster machine, measured earlier on 3 seeds,
+# the doubling was ahead already at 60 s: 84 to 87% against 80 to 85%.)
 
 # %%
 gap = doubled_run.quality.confident - one_batch_run.quality.confident
-print("bigger batches later, after 40 s: within 3 points of 32 digits throughout:", abs(gap) <= 0.03)
+print("bigger batches later, after about 45 s: within 3 points of 32 digits throughout:", abs(gap) <= 0.03)
 
 # %% [markdown]
 # ## Save the generator and load it back

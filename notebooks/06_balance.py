@@ -182,8 +182,9 @@ print("step", console.step, "- D's lead shrank after one G step:", lead(after_g)
 print(f"D(G(z)) {verdicts[-1]['d_g_z1']:.2f} -> {after_g['d_g_z1']:.2f}, lead {leads[-1]:.2f} -> {lead(after_g):.2f}")
 
 # %% [markdown]
-# Look at the rows above: single steps jump about (at the course's learning rate one Adam step moves every
-# weight of D by about 0.002, and each step sees a fresh batch), and D(G(z)) alone does not fall at every D
+# Look at the rows above: single steps jump about (Adam moves each of D's weights by up to about its
+# learning rate, 0.002, at every step, however small the gradient; and each step sees a fresh batch), and
+# D(G(z)) alone does not fall at every D
 # step: D's loss has two terms, and a step that lifts D(x) can lift D(G(z)) with it. Over five steps the
 # gap between them, D's lead, is what grows.
 # That is the whole game in a few cells: D's move widens the gap, G's move narrows it. Balance means
@@ -283,11 +284,9 @@ print(summary_table(four, base=default))
 #
 # So the lectures are right about the saturating loss: against a strong D it starves G. The fix they
 # teach, scoring the fakes against the *real* label, is exactly what makes a strong D harmless here.
-# (How badly it starves G varies from run to run. This run ended at a gradient of 0.08 and 8 kinds of
-# digit, 64% of them confident against 79% with the non-saturating loss. Earlier runs of ours, with plain
-# noise instead of the default's islands or with details that change the order of the sums (the number
-# of CPU threads, the optimizer's implementation), ended anywhere from a gradient of about 0.01 and no
-# digits at all to 0.14 and four kinds of digit. GANs are that sensitive.) The samples side by side:
+# (How badly it starves G varies from run to run: another seed or thread count adds up the numbers in
+# another order. This run ended at a gradient of 0.08 and 8 kinds of digit, with 64% of its samples
+# confident, against 79% with the non-saturating loss.) The samples side by side:
 
 # %%
 fig = compare_runs([saturating, strong_d_saturating], title="The saturating loss: balanced D and strong D")
@@ -331,9 +330,10 @@ print(summary_table([balanced_k1, k2, k3], base=default))
 
 # %% [markdown]
 # More G steps push D(G(z)) a little closer to 0.5: G fools this D slightly more often. But the digits
-# do not get better: the table's *confident* falls with k, *FD* rises, and G's gradient shrinks
-# several times over. In the course's settings D is already the smaller network (about 0.2 million
-# weights against G's 0.55 million, counted in notebook 04); extra G steps tip a balanced game towards G.
+# do not get better: the table's *confident* falls with k, *FD* rises, and G's gradient shrinks, 3 to 7
+# times at the start (1.24 with k = 1, 0.39 with 2, 0.18 with 3) and about half by the end (0.31, 0.15,
+# 0.16). In the course's settings D is already the smaller network (about 0.2 million
+# weights against G's 0.55 million, counted in notebook 03); extra G steps tip a balanced game towards G.
 # The tip is for a D that is ahead, which the course's is not.
 
 # %%
@@ -363,8 +363,7 @@ for run in sorted(runs_so_far, key=lambda run: run.d_outputs()[0]):
 # the saturating loss, surer still, drew fewer kinds and fewer confident digits; and the run whose D was
 # sure of everything (D(x) 0.97, D(G(z)) 0.03 over the last 200 steps) drew hardly a digit: 21% confident,
 # 2 kinds. The library warns when D(G(z)) stays below 0.05 for 200 steps in a row (*the discriminator
-# rejects every fake*); here it rose above that now and then, so the warning did not fire (on another CPU
-# the same run fired it). Note *why* that D was so sure: not because it was strong, but because G fell
+# rejects every fake*); here it rose above that now and then, so the warning did not fire. Note *why* that D was so sure: not because it was strong, but because G fell
 # apart (its learning rate ten times too high). A sure D is a symptom to look behind, not the illness itself.
 
 # %%

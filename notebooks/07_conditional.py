@@ -126,7 +126,7 @@ from gan_course.steps import discriminator_step
 print(inspect.getsource(discriminator_step))
 
 # %% [markdown]
-# A budget in steps, so that the run is the same on every machine. 15,000 steps took about 140 s on one
+# A budget in steps, so that the run is the same on every machine. 15,000 steps took about 155 s on one
 # CPU thread here, with the dashboard redrawing as it trains; without it the benchmark measures 6.0 ms a
 # step for this GAN against 5.5 ms for notebook 05's unconditional one at batch 32 (`benchmarks/README.md`). The
 # settings are notebook 05's (learning rate 2e-3) with plain noise, the label doing the job of the
@@ -169,7 +169,7 @@ print("steps:", len(history.step), " stopped early:", history.interrupted)
 # ## Press a digit
 #
 # Ten buttons: each press draws sixteen samples of that digit from fresh noise. (The buttons need a
-# running notebook; the first picture shows sevens.)
+# running notebook, and so does their picture: run the cell, and the first picture shows sevens.)
 
 # %% tags=["nbval-ignore-output"]
 from IPython.display import display
@@ -230,7 +230,7 @@ print(f"overall {float(shares.mean()):.1%} drawn as asked; {quality.summary()}")
 # In this run 94% of the samples were read as the digit asked for (94.3%), 86% or more for every digit
 # (the 5 lowest, at 86%, then the 2 at 90%), and the meter read 92% of them confidently. Told which digit
 # to draw, G draws fewer in-between shapes that belong to no digit. The benchmark (`benchmarks/README.md`)
-# measured it over time: 87% after 30 s of training and 91% after 60 s, against 83% and 83% for notebook
+# measured its confident share over time: 87% after 30 s of training and 91% after 60 s, against 83% and 83% for notebook
 # 05's GAN with the islands (70% and 76% with plain noise and batch 32 throughout), and a little behind the
 # course default (91% and 93%), whose piles (the end of this notebook) tell G *something* without labels.
 # Notebook 05's generators could not even be asked for a digit. A safe margin that holds on any machine:
@@ -498,7 +498,9 @@ fig.suptitle(f"The same G, the same noise, after {PILE_STEPS:,} steps", fontsize
 plt.show()
 
 # %% [markdown]
-# Here the shrunk style reads 91% confident against 89%, and the FD stays level (87 against 89): the same
+# (These are 1,000 other noises than the run's summary above, which read 500: for the same G at 0.8 the FD
+# is 87 here against 68 there. An FD moves with the sample it is measured on; compare FDs of samples drawn
+# alike.) Here the shrunk style reads 91% confident against 89%, and the FD stays level (87 against 89): the same
 # digits in the same places, with fewer gaps in the strokes (compare the two 2s that open the grids). The
 # effect is small to the eye and steady in the numbers: over 3 seeds the benchmark measured 1
 # to 3 points more confident digits at 60, 120 and 300 s, with the FD within 4 either way; after five
