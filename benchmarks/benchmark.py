@@ -75,7 +75,7 @@ class TutorialDiscriminator(nn.Module):
 
 
 def tutorial_models(device):
-    from gan_course.models import dcgan_init
+    from gan_course.dcgan import dcgan_init
 
     generator, discriminator = TutorialGenerator().to(device), TutorialDiscriminator().to(device)
     generator.apply(dcgan_init)

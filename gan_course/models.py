@@ -1,7 +1,8 @@
-"""The two GANs of the course: an MLP pair and a DCGAN pair for 28x28 digits (notebook 03).
+"""The course's GAN for 28x28 digits: an MLP pair, its settings and its noise (notebook 03).
 
 Discriminators return raw scores (logits), not probabilities: the losses apply the
-sigmoid inside `binary_cross_entropy_with_logits`, which is the numerically safe form.
+sigmoid inside `binary_cross_entropy_with_logits`, which is the numerically safe form. The convolutional
+pair, DCGAN, is in `gan_course.dcgan`; `build_models` builds either.
 """
 
 from __future__ import annotations
@@ -129,58 +130,11 @@ class MLPDiscriminator(nn.Module):
         return self.net(images.flatten(1)).squeeze(1)  # (B,)
 
 
-class DCGANGenerator(nn.Module):
-    """z (B, latent_dim) -> images (B, 1, 28, 28): transposed convolutions + BatchNorm + ReLU, Tanh out."""
-
-    def __init__(self, latent_dim: int = 64, ngf: int = 32):
-        super().__init__()
-        self.latent_dim = latent_dim
-        self.net = nn.Sequential(
-            nn.ConvTranspose2d(latent_dim, ngf * 4, 7, 1, 0, bias=False),  # (ngf*4) x 7 x 7
-            nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (ngf*2) x 14 x 14
-            nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False),  # 1 x 28 x 28
-            nn.Tanh(),
-        )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.flatten(1).shape[1] != self.latent_dim:
-            raise CourseError(f"z must have shape (B, {self.latent_dim}); got {tuple(z.shape)}.")
-        return self.net(z.reshape(len(z), self.latent_dim, 1, 1))  # (B, 1, 28, 28)
-
-
-class DCGANDiscriminator(nn.Module):
-    """images (B, 1, 28, 28) -> logits (B,): strided convolutions + LeakyReLU(0.2)."""
-
-    def __init__(self, ndf: int = 32):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),  # ndf x 14 x 14
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (ndf*2) x 7 x 7
-            nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf * 2, 1, 7, 1, 0, bias=False),  # 1 x 1 x 1
-        )
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        check_image_batch(images)
-        return self.net(images).flatten()  # (B,)
-
-
 def check_image_batch(images: torch.Tensor) -> None:
     """Raise a `CourseError` unless `images` is (B, 1, 28, 28)."""
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
         hint = " Add a channel with images.unsqueeze(1)." if images.dim() == 3 else ""
         raise CourseError(f"images must have shape (B, 1, 28, 28); got {tuple(images.shape)}.{hint}")
-
-
-def dcgan_init(module: nn.Module) -> None:
-    """The DCGAN paper's init, for `model.apply(dcgan_init)`: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 def build_models(config: ModelConfig | None = None, device: torch.device | str = "cpu") -> tuple[nn.Module, nn.Module]:
@@ -199,6 +153,8 @@ def build_models(config: ModelConfig | None = None, device: torch.device | str =
         generator = MLPGenerator(config.latent_dim, config.g_hidden, config.islands)
         discriminator = MLPDiscriminator(config.d_hidden)
     else:
+        from gan_course.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init  # local: dcgan builds on models
+
         generator = DCGANGenerator(config.latent_dim, config.ngf)
         discriminator = DCGANDiscriminator(config.ndf)
         generator.apply(dcgan_init)

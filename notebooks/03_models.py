@@ -173,7 +173,7 @@ discriminator(torch.zeros(4, 28, 28))
 # by `BatchNorm2d` and `ReLU`, and ends in `Tanh`:
 
 # %%
-from gan_course.models import DCGANDiscriminator, DCGANGenerator
+from gan_course.dcgan import DCGANDiscriminator, DCGANGenerator
 
 dcgan_generator = DCGANGenerator(config.latent_dim, config.ngf)
 dcgan_generator
@@ -213,7 +213,7 @@ for name, model in (("generator", dcgan_generator), ("discriminator", dcgan_disc
 # N(1, 0.02). `dcgan_init` does that, one module at a time, for `model.apply(dcgan_init)`:
 
 # %%
-from gan_course.models import dcgan_init
+from gan_course.dcgan import dcgan_init
 
 print(inspect.getsource(dcgan_init))
 
