@@ -284,9 +284,9 @@ print(summary_table(four, base=default))
 #
 # So the lectures are right about the saturating loss: against a strong D it starves G. The fix they
 # teach, scoring the fakes against the *real* label, is exactly what makes a strong D harmless here.
-# (How badly it starves G varies from run to run: another seed or thread count adds up the numbers in
-# another order. This run ended at a gradient of 0.08 and 8 kinds of digit, with 64% of its samples
-# confident, against 79% with the non-saturating loss.) The samples side by side:
+# (How badly it starves G varies from run to run: another seed draws other noise, another thread count
+# adds up the numbers in another order. This run ended at a gradient of 0.08 and 8 kinds of digit, with
+# 64% of its samples confident, against 79% with the non-saturating loss.) The samples side by side:
 
 # %%
 fig = compare_runs([saturating, strong_d_saturating], title="The saturating loss: balanced D and strong D")
@@ -363,8 +363,9 @@ for run in sorted(runs_so_far, key=lambda run: run.d_outputs()[0]):
 # the saturating loss, surer still, drew fewer kinds and fewer confident digits; and the run whose D was
 # sure of everything (D(x) 0.97, D(G(z)) 0.03 over the last 200 steps) drew hardly a digit: 21% confident,
 # 2 kinds. The library warns when D(G(z)) stays below 0.05 for 200 steps in a row (*the discriminator
-# rejects every fake*); here it rose above that now and then, so the warning did not fire. Note *why* that D was so sure: not because it was strong, but because G fell
-# apart (its learning rate ten times too high). A sure D is a symptom to look behind, not the illness itself.
+# rejects every fake*); here it rose above that now and then, so the warning did not fire. Note *why*
+# that D was so sure: not because it was strong, but because G fell apart (its learning rate ten times
+# too high). A sure D is a symptom to look behind, not the illness itself.
 
 # %%
 fig = compare_runs([strong_d, too_sure], title="A strong but healthy D against a D that is too sure")
