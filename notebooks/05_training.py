@@ -476,10 +476,10 @@ print(f"100 batches of {config.batch_size}: DataLoader {from_loader:.0f} ms, in 
       f"({from_loader / in_memory:.0f}x faster)")
 
 # %% [markdown]
-# In this run the `DataLoader` took 543 ms for 100 batches and the tensor in memory 4.9 ms: 110× faster.
-# At 5.4 ms a batch, the loader alone takes nearly as long as a whole training step on 32 digits (6.7 ms
-# in *Bigger batches later*, below), so feeding `train` from it would almost double the time of every
-# step.
+# In the run stored here the `DataLoader` took 535 ms for 100 batches and the tensor in memory 4.0 ms:
+# over a hundred times faster (the line above holds your machine's figures). At about 5 ms a batch, the
+# loader alone takes nearly as long as a whole training step on 32 digits (6.4 ms in *Bigger batches
+# later*, below), so feeding `train` from it would almost double the time of every step.
 
 # %% [markdown]
 # While it trains we want a number for "does this look like digits?". The **digit meter** is a small
@@ -848,7 +848,7 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 # smaller the batch, the noisier the estimate. Early on G is far from any digit and a rough direction is
 # enough: many cheap steps win. Later its mistakes are small (a stroke too thick, a loop not closed), and
 # the noise of an estimate from 32 digits hides them; 64 digits halve the estimate's variance, for about
-# 1.3 to 1.4 times the time per step (measured below). (Smith and others, *Don't decay the learning rate, increase the batch
+# 1.4 to 1.5 times the time per step on one CPU thread (measured below). (Smith and others, *Don't decay the learning rate, increase the batch
 # size*, 2018, make the same trade in ordinary training.)
 
 # %%

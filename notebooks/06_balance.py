@@ -345,7 +345,7 @@ fig = compare_runs([k2, k3], title="k = 2 and k = 3 generator steps per discrimi
 # How sure should D be? In every run so far that drew digits, D(x) stayed between about 0.5 and 0.96. A D
 # that is *too* sure says D(x) ≈ 1 and D(G(z)) ≈ 0 for hundreds of steps: it wins every round. The cleanest
 # way we found to get there is a generator that breaks down: G's learning rate ten times the course's.
-# (Whether the library's warning about it appears under the progress bar depends on the CPU; see below.)
+# (Does the library's warning about it appear under the progress bar? See below.)
 
 # %% tags=["nbval-ignore-output"]
 too_sure = run_config("too sure", variant(default, lr_g=default.lr_g * 10), images, STEPS, meter,
