@@ -160,16 +160,45 @@ def exercise_05_7_8() -> None:
         notebook_run(f"05-7/8: {name}", variant(config, **change), images, 6000)
 
 
-def exercise_06_1() -> None:
-    """06, Try this 1: the strong D (4x wider) with 5 D steps per G step instead of 3."""
+def balance_runs(*runs: tuple[str, dict, int]) -> list:
+    """Notebook 06's runs: `course_default(piles=False)` with the named changes, 3,000 steps from a seed."""
     from gan_course.batches import training_images
     from gan_course.experiments import variant
     from gan_course.settings import course_default
 
-    run = notebook_run("06-1: strong D, d_steps=5", variant(course_default(piles=False), d_steps=5,
-                                                             d_hidden=(1024, 512)), training_images(), 3000)
+    images, default = training_images(), course_default(piles=False)
+    return [notebook_run(name, variant(default, **change), images, 3000, seed) for name, change, seed in runs]
+
+
+def exercise_06_1() -> None:
+    """06, Try this 1: the strong D (4x wider) with 5 D steps per G step instead of 3."""
+    run, = balance_runs(("06-1: strong D, d_steps=5", {"d_steps": 5, "d_hidden": (1024, 512)}, 0))
     (d_x, d_g_z), (start, end) = run.d_outputs(), run.gradient_norms()
     print(f"06-1: D(x) {d_x:.2f}, D(G(z)) {d_g_z:.2f}, G's gradient first 100 steps {start:.2f}, last 200 {end:.2f}")
+
+
+def exercise_06_2() -> None:
+    """06, Try this 2: D first and G first with seeds 1 and 2."""
+    balance_runs(*[(f"06-2: {who} first, seed {seed}", {"g_first": who == "G"}, seed) for seed in (1, 2) for who in "DG"])
+
+
+def exercise_06_3() -> None:
+    """06, Try this 3: k = 3 G steps per round with the strong D of section 3."""
+    balance_runs(("06-3: strong D and k = 3", {"k": 3, "d_steps": 3, "d_hidden": (1024, 512)}, 0))
+
+
+def exercise_06_4() -> None:
+    """06, Try this 4: the mode-collapse setting (G's learning rate x 5) with seeds 1 and 2."""
+    from gan_course.settings import course_default
+
+    lr_g = course_default(piles=False).lr_g * 5
+    for run in balance_runs(*[(f"06-4: fast G, seed {seed}", {"lr_g": lr_g}, seed) for seed in (1, 2)]):
+        print(f"   confident samples per digit 0-9: {run.quality.counts}")
+
+
+def exercise_06_5() -> None:
+    """06, Try this 5: D's hidden layer from 4 units up to the course's 256."""
+    balance_runs(*[(f"06-5: d_hidden=({units},)", {"d_hidden": (units,)}, 0) for units in (4, 8, 16, 32, 64, 128)])
 
 
 def exercise_07_2() -> None:
@@ -209,7 +238,8 @@ def exercise_07_7_8() -> None:
 
 
 EXERCISES = {"04-3": exercise_04_3, "05-2": exercise_05_2, "05-3": exercise_05_3, "05-4": exercise_05_4,
-             "05-7/8": exercise_05_7_8, "06-1": exercise_06_1, "07-2": exercise_07_2, "07-7/8": exercise_07_7_8}
+             "05-7/8": exercise_05_7_8, "06-1": exercise_06_1, "06-2": exercise_06_2, "06-3": exercise_06_3,
+             "06-4": exercise_06_4, "06-5": exercise_06_5, "07-2": exercise_07_2, "07-7/8": exercise_07_7_8}
 
 
 def main() -> None:
