@@ -1,6 +1,6 @@
 """Run the notebooks' "Try this" exercises whose answers docs/teaching.md gives with figures, and print them.
 
-    GAN_COURSE_DATA=../shared/data .venv/bin/python scripts/exercise_answers.py          # all, about 10 minutes
+    GAN_COURSE_DATA=../shared/data .venv/bin/python scripts/exercise_answers.py          # all, about 20 minutes
     GAN_COURSE_DATA=../shared/data .venv/bin/python scripts/exercise_answers.py 05-2 07-8
 
 Each exercise is done as a student would do it: the notebook's own cells (read from its Jupytext `.py`) with
@@ -34,6 +34,9 @@ CELL_EDITS = {
                "output = discriminator(fake.detach())")]),
     "07-2": ("07_conditional", 'print(f"overall {float(shares.mean()):.1%}',
              [("STEPS = 15_000", "STEPS = 3_000")]),
+    "07-5": ("07_conditional", 'print(f"{space:>8}: generated median',
+             [("images, labels = normalise(all_images[:9000]), all_labels[:9000].long()",
+               "images, labels = normalise(all_images[:500]), all_labels[:500].long()")]),
 }
 
 
@@ -207,6 +210,12 @@ def exercise_07_2() -> None:
     run_cells(stem, until, edits)  # its cells print the per-digit shares
 
 
+def exercise_07_5() -> None:
+    """07, Try this 5: train on the first 500 digits only; the copying check then searches those 500."""
+    stem, until, edits = CELL_EDITS["07-5"]
+    run_cells(stem, until, edits)  # its cells print the distances and their ratios
+
+
 def exercise_07_7_8() -> None:
     """07, Try this 7 (10 piles instead of 50) and 8 (truncation 0.5 and 0.2 on the notebook's piles run)."""
     import torch
@@ -239,7 +248,8 @@ def exercise_07_7_8() -> None:
 
 EXERCISES = {"04-3": exercise_04_3, "05-2": exercise_05_2, "05-3": exercise_05_3, "05-4": exercise_05_4,
              "05-7/8": exercise_05_7_8, "06-1": exercise_06_1, "06-2": exercise_06_2, "06-3": exercise_06_3,
-             "06-4": exercise_06_4, "06-5": exercise_06_5, "07-2": exercise_07_2, "07-7/8": exercise_07_7_8}
+             "06-4": exercise_06_4, "06-5": exercise_06_5, "07-2": exercise_07_2, "07-5": exercise_07_5,
+             "07-7/8": exercise_07_7_8}
 
 
 def main() -> None:
