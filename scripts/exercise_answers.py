@@ -1,6 +1,6 @@
 """Run the notebooks' "Try this" exercises whose answers docs/teaching.md gives with figures, and print them.
 
-    GAN_COURSE_DATA=../shared/data .venv/bin/python scripts/exercise_answers.py          # all, about 20 minutes
+    GAN_COURSE_DATA=../shared/data .venv/bin/python scripts/exercise_answers.py          # all, about 25 minutes
     GAN_COURSE_DATA=../shared/data .venv/bin/python scripts/exercise_answers.py 05-2 07-8
 
 Each exercise is done as a student would do it: the notebook's own cells (read from its Jupytext `.py`) with
@@ -19,12 +19,14 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
-# Exercises that change a notebook's own cell: (notebook, the cell to stop after, [(line as stored, as changed)]).
+# Exercises that change a notebook's own cells: (notebook, the cell to stop after, [(text as stored, as changed)]).
+# The cells print what the exercise asks about.
 CELL_EDITS = {
     "04-3": ("04_losses", "generator_loss(discriminator(generator(z))).backward()",
              [("generator_loss(discriminator(generator(z))).backward()",
@@ -32,11 +34,22 @@ CELL_EDITS = {
     "05-2": ("05_training", "G_losses, D_losses, D_x, D_G_z1, D_G_z2 = [], [], [], [], []",
              [("output = discriminator(fake)  # no detach: the gradient must reach G",
                "output = discriminator(fake.detach())")]),
+    # 07, Try this 2: 3,000 steps instead of 15,000, digit by digit
     "07-2": ("07_conditional", 'print(f"overall {float(shares.mean()):.1%}',
              [("STEPS = 15_000", "STEPS = 3_000")]),
+    # 07, Try this 5: train on the first 500 digits only; the copying check then searches those 500
     "07-5": ("07_conditional", 'print(f"{space:>8}: generated median',
              [("images, labels = normalise(all_images[:9000]), all_labels[:9000].long()",
                "images, labels = normalise(all_images[:500]), all_labels[:500].long()")]),
+    # 07, Try this 7: 10 piles instead of 50, "and 10 for the 50s in the purity cell"
+    "07-7": ("07_conditional", "print(f\"digits in a pile whose most common digit is theirs",
+             [("centres = find_piles(images, 50)", "centres = find_piles(images, 10)"),
+              ("sizes = torch.bincount(piles, minlength=50)", "sizes = torch.bincount(piles, minlength=10)"),
+              ('print(f"50 piles of', 'print(f"10 piles of'), ("centres.view(50, 1, 28, 28)", "centres.view(10, 1, 28, 28)"),
+              ("for p in range(50))", "for p in range(10))")]),
+    # 07, Try this 8: the piles' G drawn at truncation 0.5 and 0.2 as well, "in the loop above"
+    "07-8": ("07_conditional", 'print(f"truncation {psi:g}: {drawn_quality[psi].summary()}")',
+             [("for psi in (1.0, TRUNCATION):", "for psi in (1.0, TRUNCATION, 0.5, 0.2):")]),
 }
 
 
@@ -95,7 +108,7 @@ def exercise_04_3() -> dict:
     return norms
 
 
-def exercise_05_2() -> dict:
+def exercise_05_2() -> None:
     """05, Try this 2: discriminator(fake.detach()) in G's half of the written-out loop."""
     stem, until, edits = CELL_EDITS["05-2"]
     names = run_cells(stem, until, edits)
@@ -107,7 +120,6 @@ def exercise_05_2() -> dict:
     print(f"05-2: last 200 steps: D's loss {mean['D_losses']:.4f}, G's {mean['G_losses']:.2f}, D(x) {mean['D_x']:.2f}, "
           f"D(G(z)) {mean['D_G_z1']:.2f}; G's losses first {names['G_losses'][0]:.2f}, last {names['G_losses'][-1]:.1f}; "
           f"G has no gradients: {no_grad}; largest pixel change between grids {shift:.2f}")
-    return mean | {"grid_shift": shift, "no_grad": no_grad}
 
 
 def live_run(epochs: int, lr: float):
@@ -204,52 +216,21 @@ def exercise_06_5() -> None:
     balance_runs(*[(f"06-5: d_hidden=({units},)", {"d_hidden": (units,)}, 0) for units in (4, 8, 16, 32, 64, 128)])
 
 
-def exercise_07_2() -> None:
-    """07, Try this 2: the conditional GAN after 3,000 steps instead of 15,000, digit by digit."""
-    stem, until, edits = CELL_EDITS["07-2"]
-    run_cells(stem, until, edits)  # its cells print the per-digit shares
-
-
-def exercise_07_5() -> None:
-    """07, Try this 5: train on the first 500 digits only; the copying check then searches those 500."""
-    stem, until, edits = CELL_EDITS["07-5"]
-    run_cells(stem, until, edits)  # its cells print the distances and their ratios
-
-
-def exercise_07_7_8() -> None:
-    """07, Try this 7 (10 piles instead of 50) and 8 (truncation 0.5 and 0.2 on the notebook's piles run)."""
+def exercise_07_7() -> None:
+    """07, Try this 7: 10 piles instead of 50; the notebook's cells print the purity, then which digits share a pile."""
     import torch
 
-    from gan_course.batches import normalise
-    from gan_course.data import load_mnist
-    from gan_course.models import sample_noise
-    from gan_course.piles import find_piles, nearest_pile
-    from gan_course.quality import load_meter
-    from gan_course.sampling import generate
-    from gan_course.settings import course_default
-
-    all_images, all_labels = load_mnist()
-    images, labels = normalise(all_images[:9000]), all_labels[:9000].long()  # as notebook 07 splits them
-    for count in (50, 10):
-        piles = nearest_pile(images, find_piles(images, count))
-        kinds = [torch.bincount(labels[piles == p], minlength=10) for p in range(count)]
-        print(f"07-7: {count} piles, {sum(int(k.max()) for k in kinds) / len(images):.1%} of digits in a pile whose "
-              "most common digit is theirs")
-        if count == 10:
-            for k in kinds:
-                top = k.argsort(descending=True)[:3]
-                print("   " + ", ".join(f"{int(d)}s {float(k[d] / k.sum()):.0%}" for d in top))
-    sampler = notebook_run("07-8: 50 piles (course default)", course_default(), images, 6000).result.sampler
-    z_drawn = sample_noise(1000, 64, torch.Generator().manual_seed(3))
-    for psi in (1.0, 0.8, 0.5, 0.2):
-        sampler.truncation = psi
-        print(f"07-8: truncation {psi:g}: {load_meter().score(generate(sampler, z_drawn)).summary()}")
+    names = run_cells(*CELL_EDITS["07-7"])
+    for p in range(10):
+        kinds = torch.bincount(names["labels"][names["piles"] == p], minlength=10)
+        print("   " + ", ".join(f"{int(d)}s {float(kinds[d] / kinds.sum()):.0%}" for d in kinds.argsort(descending=True)[:3]))
 
 
 EXERCISES = {"04-3": exercise_04_3, "05-2": exercise_05_2, "05-3": exercise_05_3, "05-4": exercise_05_4,
              "05-7/8": exercise_05_7_8, "06-1": exercise_06_1, "06-2": exercise_06_2, "06-3": exercise_06_3,
-             "06-4": exercise_06_4, "06-5": exercise_06_5, "07-2": exercise_07_2, "07-5": exercise_07_5,
-             "07-7/8": exercise_07_7_8}
+             "06-4": exercise_06_4, "06-5": exercise_06_5,
+             "07-2": partial(run_cells, *CELL_EDITS["07-2"]), "07-5": partial(run_cells, *CELL_EDITS["07-5"]),
+             "07-7": exercise_07_7, "07-8": partial(run_cells, *CELL_EDITS["07-8"])}
 
 
 def main() -> None:
