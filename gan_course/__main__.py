@@ -12,11 +12,16 @@ import warnings
 from gan_course.errors import CourseError
 
 
-def positive_float(text: str) -> float:
+def parsed(text: str, kind: type) -> int | float:
+    """text as an int or a float, or the usage message argparse prints."""
     try:
-        value = float(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    value = parsed(text, float)
     if not value > 0 or value != value or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
@@ -33,13 +38,25 @@ def step_or_never(text: str) -> int:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = parsed(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
+
+
+def count_or_none(text: str) -> int:
+    """0 for none, or a whole number of at least 2 (one pile or one island sorts nothing)."""
+    value = parsed(text, int)
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 for none or at least 2, got {text!r}")
+    return value
+
+
+def shrink_factor(text: str) -> float:
+    """The truncation: above 0 and at most 1."""
+    if not 0 < parsed(text, float) <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (1 for none), got {text!r}")
+    return float(text)
 
 
 def digit(text: str) -> int:
@@ -66,13 +83,13 @@ def parser() -> argparse.ArgumentParser:
                    help=f"double the batch from the first epoch at or after this step, 0 for never (default "
                         f"{default.double_batch_at} for the MLP; notebook 05)")
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
-    t.add_argument("--piles", type=int, metavar="N",
+    t.add_argument("--piles", type=count_or_none, metavar="N",
                    help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "
                         f"(default {default.model.piles} for the MLP; notebook 07); 0 for none")
-    t.add_argument("--truncation", type=float, metavar="PSI",
+    t.add_argument("--truncation", type=shrink_factor, metavar="PSI",
                    help=f"with piles: draw with the noise's style numbers times PSI (the truncation trick; default "
                         f"{default.model.truncation:g} with the default's piles; notebook 07); 1 for none")
-    t.add_argument("--islands", type=int, help="islands in the MLP's noise instead of the piles (10 before the "
+    t.add_argument("--islands", type=count_or_none, help="islands in the MLP's noise instead of the piles (10 before the "
                                                "piles came; notebook 05), 0 for plain noise")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

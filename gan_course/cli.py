@@ -15,11 +15,11 @@ from gan_course.conditional import cycling_digits, digit_match
 from gan_course.data import data_root, load_mnist, verify_files
 from gan_course.device import choose_threads, get_device
 from gan_course.errors import CourseError
-from gan_course.models import sample_noise
+from gan_course.models import ModelConfig, sample_noise
 from gan_course.seeding import seed_everything
 from gan_course import training
 from gan_course.sampling import generate
-from gan_course.settings import course_default
+from gan_course.settings import PILES, course_default
 from gan_course.visualisation import save_grid
 
 
@@ -51,6 +51,32 @@ def write_samples(generator, latent_dim: int, n: int, seed: int, out: Path, titl
     return samples
 
 
+def model_from_flags(model: ModelConfig, args: argparse.Namespace) -> ModelConfig:
+    """The preset's model with --piles, --islands and --truncation; combinations that cannot train are refused
+    in the flags' own words, before anything is written."""
+    islands, piles = args.islands or 0, args.piles
+    other = "--model dcgan" if model.model != "mlp" else "--conditional" if model.conditional else None
+    for flag, value in (("--piles", piles), ("--islands", islands)):
+        if value and other == "--model dcgan":
+            raise CourseError(f"{flag} works with the MLP GAN only; the DCGAN has none. Drop {flag}, or --model dcgan.")
+        if value and other:
+            raise CourseError(f"{flag} gives G kinds of digit without labels, and --conditional tells G the digit "
+                              f"itself: choose one. Drop {flag}, or --conditional.")
+    if islands and piles:
+        raise CourseError(f"--islands and --piles are two ways of giving G kinds of digit: choose one (--islands "
+                          f"{islands} alone replaces the default's piles).")
+    if islands > model.latent_dim:
+        raise CourseError(f"--islands must be at most {model.latent_dim}, the size of the MLP's noise; got {islands}.")
+    piles = piles if piles is not None else (0 if islands else model.piles)  # islands replace the default's piles
+    truncation = args.truncation if args.truncation is not None else (model.truncation if piles else 1.0)
+    if truncation != 1 and not piles:
+        why = other or (f"--islands {islands}" if islands else "--piles 0")
+        undo = "" if other else f", or drop {why.split()[0]} (the MLP's default has {PILES} piles)"
+        raise CourseError(f"--truncation shrinks the style numbers of the GAN with piles, and {why} trains one "
+                          f"without piles. Drop --truncation{undo}.")
+    return replace(model, islands=islands, piles=piles, truncation=truncation)
+
+
 def train(args: argparse.Namespace) -> int:
     device = get_device(args.device)
     threads, why = None, ""
@@ -58,13 +84,7 @@ def train(args: argparse.Namespace) -> int:
         threads, why = (args.threads, "--threads") if args.threads else choose_threads()
     out = Path(args.out)
     config = course_default(args.model, args.conditional)
-    if args.piles is not None or args.islands is not None:  # checked by ModelConfig before anything is written
-        islands = args.islands or 0  # islands replace the default's piles; asking for both is refused
-        piles = args.piles if args.piles is not None else (0 if islands else config.model.piles)
-        truncation = config.model.truncation if piles else 1.0  # the default's 0.8 goes with its piles
-        config.model = replace(config.model, islands=islands, piles=piles, truncation=truncation)
-    if args.truncation is not None:
-        config.model = replace(config.model, truncation=args.truncation)
+    config.model = model_from_flags(config.model, args)
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
         config.double_batch_at = args.double_batch_at or None

@@ -47,8 +47,8 @@ class ModelConfig:
             raise CourseError(f"islands must be 0 (plain noise) or a whole number from 2 to latent_dim "
                               f"({self.latent_dim}); got {self.islands!r}.")
         if self.islands and (self.model != "mlp" or self.conditional):
-            raise CourseError("islands are for the unconditional MLP generator only (a conditional G is told its "
-                              "digit instead); set islands=0.")
+            raise CourseError("islands are for the unconditional MLP generator only (a DCGAN has none; a conditional "
+                              "G is told its digit instead); set islands=0.")
         if not isinstance(self.piles, int) or isinstance(self.piles, bool) or self.piles == 1 or self.piles < 0:
             raise CourseError(f"piles must be 0 (none) or a whole number of at least 2, e.g. 50; got {self.piles!r}.")
         if self.piles and (self.model != "mlp" or self.conditional or self.islands):
@@ -60,7 +60,7 @@ class ModelConfig:
                               f"0.8: shrink its style numbers by a fifth); got {self.truncation!r}.")
         if self.truncation != 1 and not self.piles:
             raise CourseError("truncation is for the GAN with piles (its G picks the pile from z's first number and "
-                              "draws with the rest shrunk); set piles=50, or truncation=1.")
+                              "draws with the rest shrunk); set truncation=1, or piles=50 on the unconditional MLP.")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -93,9 +93,23 @@ def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--islands", "1"], "error: islands must be 0 (plain noise) or a whole number from 2 to latent_dim (64); got 1."),
-    (["--model", "dcgan", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
-    (["--conditional", "--islands", "10"], "error: islands are for the unconditional MLP generator only"),
+    (["--islands", "100"], "error: --islands must be at most 64, the size of the MLP's noise; got 100."),
+    (["--model", "dcgan", "--islands", "10"],
+     "error: --islands works with the MLP GAN only; the DCGAN has none. Drop --islands, or --model dcgan."),
+    (["--model", "dcgan", "--piles", "50"],
+     "error: --piles works with the MLP GAN only; the DCGAN has none. Drop --piles, or --model dcgan."),
+    (["--conditional", "--islands", "10"], "error: --islands gives G kinds of digit without labels, and --conditional "
+                                           "tells G the digit itself: choose one. Drop --islands, or --conditional."),
+    (["--islands", "10", "--piles", "50"], "error: --islands and --piles are two ways of giving G kinds of digit: "
+                                           "choose one (--islands 10 alone replaces the default's piles)."),
+    (["--islands", "10", "--truncation", "0.8"],
+     "error: --truncation shrinks the style numbers of the GAN with piles, and --islands 10 trains one without "
+     "piles. Drop --truncation, or drop --islands (the MLP's default has 50 piles)."),
+    (["--piles", "0", "--truncation", "0.8"], "error: --truncation shrinks the style numbers of the GAN with piles, "
+                                              "and --piles 0 trains one without piles. Drop --truncation, or drop "
+                                              "--piles (the MLP's default has 50 piles)."),
+    (["--conditional", "--truncation", "0.8"], "error: --truncation shrinks the style numbers of the GAN with piles, "
+                                               "and --conditional trains one without piles. Drop --truncation."),
 ])
 def test_settings_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2
@@ -164,6 +178,11 @@ def one_error_line(capsys) -> str:
     (["--double-batch-at", "-1"], "argument --double-batch-at: must be a step number, or 0 for never, got '-1'"),
     (["--double-batch-at", "soon"], "argument --double-batch-at: must be a step number, or 0 for never, got 'soon'"),
     (["--steps", "5", "--epochs", "1"], "argument --epochs: not allowed with argument --steps"),
+    (["--islands", "1"], "argument --islands: must be 0 for none or at least 2, got '1'"),
+    (["--piles", "-2"], "argument --piles: must be 0 for none or at least 2, got '-2'"),
+    (["--piles", "many"], "argument --piles: expected a whole number, got 'many'"),
+    (["--truncation", "0"], "argument --truncation: must be above 0 and at most 1 (1 for none), got '0'"),
+    (["--truncation", "nan"], "argument --truncation: must be above 0 and at most 1 (1 for none), got 'nan'"),
 ])
 def test_bad_arguments_exit_2_with_a_usage_message(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -294,16 +294,3 @@ def test_cli_draws_with_the_truncation_asked_for_and_records_it(tmp_path, restor
     assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["truncation"] == truncation
     assert load_generator(tmp_path / "generator.pt")[1].truncation == truncation
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--piles", "1"], "error: piles must be 0 (none) or a whole number of at least 2"),
-    (["--piles", "10", "--islands", "10"], "error: piles are for the MLP GAN without digit labels or islands"),
-    (["--piles", "10", "--conditional"], "error: piles are for the MLP GAN without digit labels or islands"),
-    (["--truncation", "0"], "error: truncation must be a number above 0 and at most 1"),
-    (["--islands", "10", "--truncation", "0.8"], "error: truncation is for the GAN with piles"),
-])
-def test_cli_piles_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, restore_threads, args, message):
-    assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2
-    assert capsys.readouterr().err.startswith(message)
-    assert not (tmp_path / "out").exists()
