@@ -128,6 +128,25 @@ def cpu_name() -> str:
         return platform.processor() or platform.machine()
 
 
+def core_gflops(size: int = 1024, repeats: int = 20) -> float:
+    """One thread's speed at a square float32 product, the best of 3 tries: the same machine name has run at
+    38 and at 83 GFLOP/s on different days, and every figure in seconds moves with it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        a @ b
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            best = min(best, (time.perf_counter() - start) / repeats)
+        return round(2 * size**3 / best / 1e9, 1)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def reading(quality) -> dict:
     return {"confident": round(quality.confident, 4), "classes": quality.classes, "fd": round(quality.fd, 1)}
 
@@ -260,10 +279,11 @@ def main() -> None:
     chosen = args.only.split(",") if args.only else list(plans)
     real = score_real(meter, images)
     results = {"machine": f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores, "
-                          f"{device}, torch {torch.__version__}",
+                          f"{device}, torch {torch.__version__}", "core GFLOP/s": core_gflops(),
                "date": date.today().isoformat(), "meter accuracy": round(meter.accuracy, 4),
                "real digits": reading(real), "runs": []}
-    print(f"{results['machine']}; {args.seconds:g} s each; real digits: {real.summary()}", flush=True)
+    print(f"{results['machine']} ({results['core GFLOP/s']:g} GFLOP/s on one core); {args.seconds:g} s each; "
+          f"real digits: {real.summary()}", flush=True)
     for key in chosen:
         name, config, data, special = plans[key]
         models = tutorial_models(device) if special == "tutorial" else None
