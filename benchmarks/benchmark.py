@@ -130,7 +130,7 @@ def cpu_name() -> str:
 
 def core_gflops(size: int = 1024, repeats: int = 20) -> float:
     """One thread's speed at a square float32 product, the best of 3 tries: the same machine name has run at
-    38 and at 83 GFLOP/s on different days, and every figure in seconds moves with it."""
+    half the speed on another day (benchmarks/README.md), and every figure in seconds moves with it."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -54,9 +54,10 @@ def count_or_none(text: str) -> int:
 
 def shrink_factor(text: str) -> float:
     """The truncation: above 0 and at most 1."""
-    if not 0 < parsed(text, float) <= 1:
+    value = parsed(text, float)
+    if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (1 for none), got {text!r}")
-    return float(text)
+    return value
 
 
 def digit(text: str) -> int:

@@ -70,8 +70,9 @@ def model_from_flags(model: ModelConfig, args: argparse.Namespace) -> ModelConfi
     piles = piles if piles is not None else (0 if islands else model.piles)  # islands replace the default's piles
     truncation = args.truncation if args.truncation is not None else (model.truncation if piles else 1.0)
     if truncation != 1 and not piles:
-        why = other or (f"--islands {islands}" if islands else "--piles 0")
-        undo = "" if other else f", or drop {why.split()[0]} (the MLP's default has {PILES} piles)"
+        flag = "--islands" if islands else "--piles"
+        why = other or f"{flag} {islands or 0}"
+        undo = "" if other else f", or drop {flag} (the MLP's default has {PILES} piles)"
         raise CourseError(f"--truncation shrinks the style numbers of the GAN with piles, and {why} trains one "
                           f"without piles. Drop --truncation{undo}.")
     return replace(model, islands=islands, piles=piles, truncation=truncation)

@@ -27,8 +27,8 @@ CONDITIONAL_NOTEBOOK = "07_conditional.ipynb"  # run by its own test, which then
 CONSOLE_STEPS, CONSOLE_LR_TYPED, CONSOLE_LR_SHOWN = 300, "1e-3", "learning rate of D set to 1.0e-03"
 NOTEBOOKS = sorted(path.name for path in bs.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SHOTS = bs.ARTIFACTS / "browser"
-# seconds per notebook: 06 runs 7 minutes on the development machine and about 17 on one of half its speed
-# (2026-12-06: 1,024-square products at 38 GFLOP/s against 83), so a hang is caught, not a slow machine
+# seconds per notebook: 06 runs 7 minutes on the development machine and took 16 under CI on one of half its
+# speed (benchmarks/README.md, "A slower day"), so a hang is caught, not a slow machine
 RUN_ALL_TIMEOUT = float(os.environ.get("GAN_COURSE_BROWSER_TIMEOUT", "2400"))
 EPOCHS, LR_TYPED, LR_PRINTED, LR_READOUT = 2, "1e-3", "0.001", "1.0e-3"  # short run, off the defaults
 

@@ -100,6 +100,8 @@ def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp
      "error: --piles works with the MLP GAN only; the DCGAN has none. Drop --piles, or --model dcgan."),
     (["--conditional", "--islands", "10"], "error: --islands gives G kinds of digit without labels, and --conditional "
                                            "tells G the digit itself: choose one. Drop --islands, or --conditional."),
+    (["--conditional", "--piles", "50"], "error: --piles gives G kinds of digit without labels, and --conditional "
+                                         "tells G the digit itself: choose one. Drop --piles, or --conditional."),
     (["--islands", "10", "--piles", "50"], "error: --islands and --piles are two ways of giving G kinds of digit: "
                                            "choose one (--islands 10 alone replaces the default's piles)."),
     (["--islands", "10", "--truncation", "0.8"],
