@@ -83,13 +83,15 @@ def tutorial_models(device):
     return generator, discriminator
 
 
-def run(config: TrainConfig, images, device, marks, models=None, labels=None, seed: int = 0):
-    """Train for max(marks) seconds; return the history and a copy of the sampled generator at each mark."""
-    config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = max(marks), None, None, 10**9, 2
-    copies, pending = [], list(marks)
+def run(config: TrainConfig, images, device, marks, models=None, labels=None, seed: int = 0, by: str = "seconds"):
+    """Train for max(marks) seconds (by="steps": steps); return the history and a copy of the sampled generator at
+    each mark. Marks in steps give the same copies on any machine (same seed and thread count), only later or sooner."""
+    seconds, steps = (max(marks), None) if by == "seconds" else (None, int(max(marks)))
+    config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = seconds, None, steps, 10**9, 2
+    copies, pending, clock = [], list(marks), "seconds" if by == "seconds" else "step"
 
     def keep(result):
-        while pending and result.seconds >= pending[0]:
+        while pending and getattr(result, clock) >= pending[0]:
             copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
 
     result = train(config, images, device, rng=seed_everything(seed), progress=False, models=models, on_step=keep,

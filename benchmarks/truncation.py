@@ -9,6 +9,10 @@ after the other, and copies the sampled generator at each mark (its BatchNorm st
 with each truncation: the style numbers of z times psi (`ModelConfig.truncation`, `PiledGenerator`).
 Training is the same for every psi: only the drawing changes. Run it on an otherwise idle machine.
 --g-hidden 512,256 trains the default with other widths of G's hidden layers (benchmarks/README.md).
+--by steps reads --marks as steps instead: the same seed and thread count give the same copies at a step on any
+machine, however fast, so a slow day measures what a fast one would draw (only later). --double-at N doubles
+the batch from step N instead of the default's 3,000 (0: never); --batch B starts at batches of B instead of 32,
+and --lr both networks' learning rate instead of 2e-3.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ def widths(text: str) -> tuple[int, ...]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--marks", default="60,120,300", help="seconds of training at which to copy G")
+    parser.add_argument("--marks", default="60,120,300", help="seconds (or steps, with --by steps) at which to copy G")
+    parser.add_argument("--by", choices=("seconds", "steps"), default="seconds")
+    parser.add_argument("--double-at", type=int, help="the step from which batches double (0: never)")
+    parser.add_argument("--batch", type=int, help="the first batch size (default 32)")
+    parser.add_argument("--lr", type=float, help="both networks' learning rate (default 2e-3)")
     parser.add_argument("--psi", default="1,0.9,0.8,0.7", help="truncations to score each copy with")
     parser.add_argument("--g-hidden", type=widths, help="the generator's hidden widths instead of the default's, e.g. 512,256")
     args = parser.parse_args()
@@ -45,14 +53,21 @@ def main() -> None:
     config = course_default()
     if args.g_hidden:
         config = replace(config, model=replace(config.model, g_hidden=args.g_hidden))
-    print(config.model, flush=True)
+    if args.double_at is not None:
+        config = replace(config, double_batch_at=args.double_at or None)
+    if args.batch:
+        config = replace(config, batch_size=args.batch)
+    if args.lr:
+        config = replace(config, lr_g=args.lr, lr_d=args.lr)
+    print(config, flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
-        _, copies = run(config, images, torch.device("cpu"), marks, seed=seed)
+        _, copies = run(config, images, torch.device("cpu"), marks, seed=seed, by=args.by)
         for mark, step, generator in copies:
             for psi in (float(p) for p in args.psi.split(",")):
                 generator.truncation = psi
                 quality = meter.score(torch.cat([generate(generator, chunk) for chunk in z.split(250)]))
-                print(f"seed {seed}, {mark:g} s ({step:,} steps), truncation {psi:g}: {quality.summary()}", flush=True)
+                at = f"{mark:g} s ({step:,} steps)" if args.by == "seconds" else f"step {step:,}"
+                print(f"seed {seed}, {at}, truncation {psi:g}: {quality.summary()}", flush=True)
 
 
 if __name__ == "__main__":
