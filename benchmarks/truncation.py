@@ -9,8 +9,8 @@ after the other, and copies the sampled generator at each mark (its BatchNorm st
 with each truncation: the style numbers of z times psi (`ModelConfig.truncation`, `PiledGenerator`).
 Training is the same for every psi: only the drawing changes. Run it on an otherwise idle machine.
 --g-hidden 512,256 trains the default with other widths of G's hidden layers (benchmarks/README.md).
---by steps reads --marks as steps instead: the same seed and thread count give the same copies at a step on any
-machine, however fast, so a slow day measures what a fast one would draw (only later). --double-at N doubles
+--by steps reads --marks as steps instead: the same seed and thread count give the same copies at a step whatever
+the machine's pace, so a slow day measures what a fast one would draw (only later). --double-at N doubles
 the batch from step N instead of the default's 3,000 (0: never); --batch B starts at batches of B instead of 32,
 and --lr both networks' learning rate instead of 2e-3.
 """
