@@ -86,9 +86,10 @@ def tutorial_models(device):
 def run(config: TrainConfig, images, device, marks, models=None, labels=None, seed: int = 0, by: str = "seconds"):
     """Train for max(marks) seconds (by="steps": steps); return the history and a copy of the sampled generator at
     each mark. Marks in steps give the same copies (same seed and thread count) on a slow day as on a fast one."""
-    seconds, steps = (max(marks), None) if by == "seconds" else (None, int(max(marks)))
+    clock = {"seconds": "seconds", "steps": "step"}[by]  # the TrainResult field the marks are read against
+    seconds, steps = (max(marks), None) if clock == "seconds" else (None, int(max(marks)))
     config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = seconds, None, steps, 10**9, 2
-    copies, pending, clock = [], list(marks), "seconds" if by == "seconds" else "step"
+    copies, pending = [], list(marks)
 
     def keep(result):
         while pending and getattr(result, clock) >= pending[0]:

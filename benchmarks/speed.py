@@ -15,6 +15,7 @@ import json
 
 from gan_course.batches import training_images
 from gan_course.device import get_device
+from gan_course.experiments import variant
 from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
 from gan_course.training import train
@@ -30,8 +31,8 @@ def main() -> None:
     device, images = get_device(args.device), training_images()
     config = course_default()
     config.seconds, config.threads, config.snapshot_every = args.seconds, args.threads, 10**9
-    if args.batch:
-        config.batch_size, config.double_batch_at = args.batch, None
+    if args.batch is not None:
+        config = variant(config, batch_size=args.batch, double_batch_at=None)
     history = train(config, images, device, rng=seed_everything(0), progress=False).history
     # the first steps (100, or a fifth of a very slow run) warm up caches and allocators; measure the rest
     first = next(i for i, step in enumerate(history.step) if step >= min(100, history.step[-1] // 5))

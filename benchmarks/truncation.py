@@ -18,12 +18,11 @@ and --lr both networks' learning rate instead of 2e-3.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
-
 import torch
 
 from benchmark import run  # the benchmark's own timed run (this script's folder is on sys.path)
 from gan_course.batches import training_images
+from gan_course.experiments import variant
 from gan_course.models import sample_noise
 from gan_course.quality import load_meter
 from gan_course.sampling import generate
@@ -50,15 +49,12 @@ def main() -> None:
     marks = [float(m) for m in args.marks.split(",")]
     images, meter = training_images(), load_meter(verbose=False)
     z = sample_noise(1000, 64, torch.Generator().manual_seed(123))  # the benchmark's noise
-    config = course_default()
-    if args.g_hidden:
-        config = replace(config, model=replace(config.model, g_hidden=args.g_hidden))
-    if args.double_at is not None:
-        config = replace(config, double_batch_at=args.double_at or None)
-    if args.batch:
-        config = replace(config, batch_size=args.batch)
-    if args.lr:
-        config = replace(config, lr_g=args.lr, lr_d=args.lr)
+    changes = {"g_hidden": args.g_hidden, "batch_size": args.batch, "lr_g": args.lr, "lr_d": args.lr,
+               "double_batch_at": args.double_at}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if changes.get("double_batch_at") == 0:
+        changes["double_batch_at"] = None  # 0: never
+    config = variant(course_default(), **changes)  # train() checks the values and says what is wrong
     print(config, flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         _, copies = run(config, images, torch.device("cpu"), marks, seed=seed, by=args.by)
