@@ -9,8 +9,10 @@ of their own. Then it times the step's matrix products alone, with their inner s
 the weight gradients (the batch is their inner size) against the forward products of the same arithmetic.
 --compare instead times two changes to the step against the library's, in blocks of 400 steps, one block of
 each in turn (--blocks pairs): D left out of G's backward pass ("frozen"), D on the real batch and the fakes
-in one call ("together"), both, or the library's step on G and D
-compiled by `torch.compile` ("compiled"; the time its first steps take to compile is printed). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
+in one call ("together"), both, the library's step on G and D
+compiled by `torch.compile` ("compiled"; the time its first steps take to compile is printed), or the library's
+step with the gradient penalty R1 at --gamma ("r1", on every `R1_EVERY`-th step as `train` applies it; the
+library's step it is compared with has none). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from gan_course.models import build_models, sample_noise
 from gan_course.sampling import update_ema
 from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
-from gan_course.steps import STATS, discriminator_step, step_on_device
+from gan_course.steps import STATS, discriminator_step, r1_weight, step_on_device
 
-CHANGES = ("frozen", "together", "both", "compiled")
+CHANGES = ("frozen", "together", "both", "compiled", "r1")
 
 
 def gflops(a: torch.Tensor, b: torch.Tensor, repeats: int = 300) -> tuple[float, float]:
@@ -79,9 +81,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=15, help="operations listed")
     parser.add_argument("--compare", choices=CHANGES, help="time this change against the library's step instead")
     parser.add_argument("--blocks", type=int, default=10, help="--compare: pairs of 400-step blocks")
+    parser.add_argument("--gamma", type=float, default=0.3, help="--compare r1: the penalty's gamma")
     args = parser.parse_args()
-    if min(args.batch, args.steps, args.rows, args.blocks) < 1 or args.warm < 0:
-        parser.error("--batch, --steps, --rows and --blocks must be at least 1, --warm at least 0")
+    if min(args.batch, args.steps, args.rows, args.blocks) < 1 or args.warm < 0 or not args.gamma > 0:
+        parser.error("--batch, --steps, --rows and --blocks must be at least 1, --warm at least 0, --gamma above 0")
     torch.set_num_threads(1)
     config, rng, images = course_default(), seed_everything(0), training_images()
     generator, discriminator = build_models(config.model, torch.device("cpu"))
@@ -93,9 +96,10 @@ def main() -> None:
     def one(change: str | None = None) -> None:
         nonlocal step
         index = torch.randint(0, len(images), (args.batch,), generator=rng)
-        if change in (None, "compiled"):
-            g, d = compiled if change else (generator, discriminator)  # the same weights either way
-            step_on_device(g, d, opt_g, opt_d, images[index], rng, labels=piles[index])
+        if change in (None, "compiled", "r1"):
+            g, d = compiled if change == "compiled" else (generator, discriminator)  # the same weights either way
+            r1 = r1_weight(args.gamma, step + 1) if change == "r1" else 0.0
+            step_on_device(g, d, opt_g, opt_d, images[index], rng, labels=piles[index], r1=r1)
         else:
             changed_step(generator, discriminator, opt_g, opt_d, images[index], piles[index], rng, change)
         step += 1

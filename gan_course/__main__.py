@@ -60,6 +60,14 @@ def shrink_factor(text: str) -> float:
     return value
 
 
+def gamma_or_none(text: str) -> float:
+    """The gradient penalty's gamma: 0 for none, or a positive number."""
+    value = parsed(text, float)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 for none or a positive number such as 0.3, got {text!r}")
+    return value
+
+
 def digit(text: str) -> int:
     if text.strip() not in {str(d) for d in range(10)}:
         raise argparse.ArgumentTypeError(f"must be a digit from 0 to 9, got {text!r}")
@@ -83,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--double-batch-at", type=step_or_never, metavar="STEP",
                    help=f"double the batch from the first epoch at or after this step, 0 for never (default "
                         f"{default.double_batch_at} for the MLP; notebook 05)")
+    t.add_argument("--r1", type=gamma_or_none, metavar="GAMMA",
+                   help=f"gamma of the gradient penalty on real digits, R1 (0 for none; default: "
+                        f"{default.r1 or 0:g} for the MLP; notebook 07)")
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
     t.add_argument("--piles", type=count_or_none, metavar="N",
                    help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "

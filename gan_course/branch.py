@@ -20,7 +20,7 @@ from gan_course.losses import discriminator_loss, make_optimizers
 from gan_course.models import sample_noise
 from gan_course.sampling import generate, remeasure_batchnorm
 from gan_course.settings import TrainConfig
-from gan_course.steps import GENERATOR_LOSSES, STATS, _run, discriminator_step, generator_step, train_step
+from gan_course.steps import GENERATOR_LOSSES, STATS, _run, discriminator_step, generator_step, r1_weight, train_step
 
 
 @dataclass
@@ -73,14 +73,15 @@ class Branch:
             stats["d_g_z1"] = stats["d_g_z2"]  # D is unchanged: G's view of D is D's view before a D step
         elif kind == "D":
             real, piles = self.next_batch_and_piles(images)
-            fake, stats = discriminator_step(self.generator, self.discriminator, self.opt_d, real, self.rng, piles)
+            fake, stats = discriminator_step(self.generator, self.discriminator, self.opt_d, real, self.rng, piles,
+                                             r1_weight(c.r1, self.step + 1))
             with torch.no_grad():  # how G now fares against the updated D; G is not stepped
                 logits = _run(self.discriminator, fake, piles)
             stats |= {"loss_g": GENERATOR_LOSSES[c.g_loss](logits), "d_g_z2": torch.sigmoid(logits).mean()}
         else:
             real, piles = self.next_batch_and_piles(images)
             stats = train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, real,
-                               self.rng, c.k, c.d_steps, c.g_first, c.g_loss, piles)
+                               self.rng, c.k, c.d_steps, c.g_first, c.g_loss, piles, r1_weight(c.r1, self.step + 1))
         return self.last | {name: float(value) for name, value in stats.items()}
 
     def next_batch(self, images: torch.Tensor) -> torch.Tensor:

@@ -89,6 +89,8 @@ def train(args: argparse.Namespace) -> int:
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
         config.double_batch_at = args.double_batch_at or None
+    if args.r1 is not None:  # else the preset's
+        config.r1 = args.r1 or None
     if args.lr is not None:
         config.lr_g = config.lr_d = args.lr
     if args.epochs or args.steps or args.seconds:

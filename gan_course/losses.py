@@ -46,6 +46,18 @@ def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return -bce(fake_logits, targets_like(fake_logits, FAKE))
 
 
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor, weight: float) -> torch.Tensor:
+    """R1, a gradient penalty on the real images (Mescheder and others, 2018; notebook 07): weight (gamma / 2)
+    times the mean over the batch of |dD(x)/dx|^2, the squared slope of D's score at each real image.
+
+    A D that is steep at the real digits is too sure of them: it turns on a pixel's worth of change, and
+    its gradients send G jumping. Penalising the slope keeps D smooth where the real digits are.
+    `real` must require gradients and `real_logits` come from it; the result is added to D's loss.
+    """
+    (slope,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)  # a graph: the penalty's own gradient reaches D
+    return weight * slope.pow(2).flatten(1).sum(1).mean()
+
+
 def make_optimizers(generator: nn.Module, discriminator: nn.Module, lr_g: float = PAPER_LR, lr_d: float = PAPER_LR,
                     betas: tuple[float, float] = (0.5, 0.999)) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """One Adam per network, each over that network's parameters only: (opt_g, opt_d).

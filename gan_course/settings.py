@@ -16,6 +16,7 @@ from gan_course.steps import GENERATOR_LOSSES
 
 PILES = 50  # course_default(): 100 were no better after 60 s and slower at 15 s (benchmarks/README.md)
 TRUNCATION = 0.8  # course_default(): 1 to 3 points more confident digits at every mark, FD within 4 (benchmarks/README.md)
+R1_GAMMA = 0.3  # course_default(): the gradient penalty's gamma; a lower FD from 30 s on, over 3 seeds (benchmarks/README.md)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class TrainConfig:
     snapshot_every: int = 200  # and at steps 0, 10, 20, 50, 100, 200, 500, ... (see `is_timeline_step`)
     n_fixed: int = 64  # images in the fixed-noise grid
     ema: float | None = 0.999  # decay of the averaged generator we sample from; None: sample G itself
+    r1: float | None = None  # gamma of the gradient penalty on real images (R1, notebook 07); None: none
     threads: int | None = None  # CPU threads for this run; None: `choose_threads` decides when the run starts
 
     def validate(self, n_images: int) -> None:
@@ -70,6 +72,10 @@ class TrainConfig:
             raise CourseError(f"threads must be a positive integer or None (automatic); got {self.threads!r}.")
         if self.ema is not None and not 0 < self.ema < 1:
             raise CourseError(f"ema must be a decay in (0, 1), e.g. 0.999, or None; got {self.ema!r}.")
+        if self.r1 is not None and (not isinstance(self.r1, (int, float)) or isinstance(self.r1, bool)
+                                    or not 0 < self.r1 < math.inf):
+            raise CourseError(f"r1 must be a positive number, the penalty's gamma (e.g. 0.3), or None (no penalty); "
+                              f"got {self.r1!r}.")
 
     def batch_size_at(self, step: int) -> int:
         """The batch size of an epoch that starts after `step` steps: doubled once `double_batch_at` is reached."""
@@ -98,11 +104,13 @@ def course_default(model: str = "mlp", conditional: bool = False, piles: bool | 
     Before the first step it sorts the digits into `PILES` piles of similar ones (k-means, no labels;
     `gan_course.piles`, notebook 07), and G and D are told each image's pile: fewer half-way shapes. When it
     draws (never in training) G shrinks the noise's style numbers to `TRUNCATION` of their size, the truncation
-    trick: steadier strokes for a little less variety (notebook 07).
+    trick: steadier strokes for a little less variety (notebook 07). D's step adds the gradient penalty R1 with
+    gamma `R1_GAMMA` (`r1`, every 4th step): D stays smooth at the real digits, and G's digits sharpen sooner (notebook 07).
     After 3,000 steps (about 15 s) its batches double to 64 (`double_batch_at`): many quick steps while G is
     far from digits, steadier gradients once it is near them (notebook 05).
-    piles=False: the same run without piles, its noise in 10 islands instead (`ModelConfig.islands`,
-    `to_islands`): D judges an image alone, as in the lectures' loop, notebook 06 and the training console's default.
+    piles=False: the same run without piles and without the penalty, its noise in 10 islands instead
+    (`ModelConfig.islands`, `to_islands`): D judges an image alone, as in the lectures' loop, notebook 06 and the
+    training console's default.
     conditional=True: the conditional MLP GAN of notebook 07, with a 10 x 10 fixed-noise grid (a column per digit).
     """
     if piles and (model != "mlp" or conditional):
@@ -113,8 +121,11 @@ def course_default(model: str = "mlp", conditional: bool = False, piles: bool | 
         return TrainConfig(model=ModelConfig("mlp", conditional=True), batch_size=32, lr_g=2e-3, lr_d=2e-3,
                            seconds=120.0, n_fixed=100)
     if model == "mlp":
-        told = ModelConfig("mlp", islands=10) if piles is False else ModelConfig("mlp", piles=PILES, truncation=TRUNCATION)
-        return TrainConfig(model=told, batch_size=32, double_batch_at=3000, lr_g=2e-3, lr_d=2e-3, seconds=60.0)
+        if piles is False:  # the lectures' GAN: no penalty either
+            return TrainConfig(model=ModelConfig("mlp", islands=10), batch_size=32, double_batch_at=3000, lr_g=2e-3,
+                               lr_d=2e-3, seconds=60.0)
+        return TrainConfig(model=ModelConfig("mlp", piles=PILES, truncation=TRUNCATION), batch_size=32,
+                           double_batch_at=3000, lr_g=2e-3, lr_d=2e-3, seconds=60.0, r1=R1_GAMMA)
     if model == "dcgan":
         return TrainConfig(model=ModelConfig("dcgan"), batch_size=32, lr_g=1e-3, lr_d=1e-3, seconds=60.0)
     raise CourseError(f"Unknown model {model!r}; choose one of mlp, dcgan.")

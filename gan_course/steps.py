@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from gan_course.errors import CourseError
-from gan_course.losses import discriminator_loss, generator_loss, saturating_generator_loss
+from gan_course.losses import discriminator_loss, generator_loss, r1_penalty, saturating_generator_loss
 from gan_course.models import sample_noise
 
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_g")
 GENERATOR_LOSSES = {"non-saturating": generator_loss, "saturating": saturating_generator_loss}
+R1_EVERY = 4  # the gradient penalty (notebook 07) on every 4th step, 4 times as strong: lazy, as in StyleGAN2
 
 
 def _run(network: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -22,23 +23,33 @@ def _run(network: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> to
     return network(x) if labels is None else network(x, labels)
 
 
+def r1_weight(gamma: float | None, step: int) -> float:
+    """The weight of the gradient penalty `r1_penalty` in step `step` (1, 2, ...) of a run with `TrainConfig.r1`
+    = gamma: gamma / 2 times R1_EVERY on every R1_EVERY-th step, 0 on the others (and without a penalty)."""
+    return gamma / 2 * R1_EVERY if gamma and step % R1_EVERY == 0 else 0.0
+
+
 def discriminator_step(generator: nn.Module, discriminator: nn.Module, opt_d, real: torch.Tensor,
-                       rng: torch.Generator | None = None, labels: torch.Tensor | None = None
+                       rng: torch.Generator | None = None, labels: torch.Tensor | None = None, r1: float = 0.0
                        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One update of D on `real` (B, 1, 28, 28) in [-1, 1] and B fresh fakes; G is not changed.
 
     labels (B,) digits 0-9, for a conditional GAN only: the real images' digits, also asked of G for the fakes.
+    r1 > 0 adds the gradient penalty `r1_penalty` with that weight to D's loss (notebook 07); 0, the lectures' step.
 
     Returns the fakes (still attached to G's graph, so G's step can reuse them) and 0-d tensors:
     loss_d, d_x = D(x) and d_g_z1 = D(G(z)) before D's update (means over the batch, probabilities).
     """
     opt_d.zero_grad(set_to_none=True)
+    if r1:  # R1, notebook 07: the penalty needs D's slope at the real images
+        real = real.detach().requires_grad_(True)
     real_logits = _run(discriminator, real, labels)
     fake = _run(generator, sample_noise(len(real), generator.latent_dim, rng, real.device), labels)
     fake_logits = _run(discriminator, fake.detach(), labels)  # detach: this step must not change G
     loss_real, loss_fake = discriminator_loss(real_logits, fake_logits)
     loss_d = loss_real + loss_fake  # one summed loss, one backward: the same gradient as two backward() calls
-    loss_d.backward()
+    penalty = r1_penalty(real_logits, real, r1) if r1 else 0.0
+    (loss_d + penalty).backward()
     opt_d.step()
     return fake, {"loss_d": loss_d.detach(), "d_x": torch.sigmoid(real_logits.detach()).mean(),
                   "d_g_z1": torch.sigmoid(fake_logits.detach()).mean()}
@@ -69,7 +80,7 @@ def generator_step(generator: nn.Module, discriminator: nn.Module, opt_g, n: int
 
 def step_on_device(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
                    rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
-                   g_loss: str = "non-saturating", labels: torch.Tensor | None = None) -> torch.Tensor:
+                   g_loss: str = "non-saturating", labels: torch.Tensor | None = None, r1: float = 0.0) -> torch.Tensor:
     """`train_step`, but its statistics stay where the networks are: a (6,) tensor in the order of `STATS`.
 
     Reading a GPU's number on the CPU (`.item()`, `.tolist()`, `float()`) makes the program wait until the
@@ -80,7 +91,7 @@ def step_on_device(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d,
         for _ in range(k):
             stats |= generator_step(generator, discriminator, opt_g, b, rng, loss=g_loss, labels=labels)
     for _ in range(d_steps):
-        fake, d_stats = discriminator_step(generator, discriminator, opt_d, real, rng, labels)
+        fake, d_stats = discriminator_step(generator, discriminator, opt_d, real, rng, labels, r1)
         stats |= d_stats
     if not g_first:
         for i in range(k):
@@ -90,14 +101,15 @@ def step_on_device(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d,
 
 def train_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real: torch.Tensor,
                rng: torch.Generator | None = None, k: int = 1, d_steps: int = 1, g_first: bool = False,
-               g_loss: str = "non-saturating", labels: torch.Tensor | None = None) -> dict[str, float]:
+               g_loss: str = "non-saturating", labels: torch.Tensor | None = None, r1: float = 0.0) -> dict[str, float]:
     """`d_steps` discriminator steps then `k` generator steps on a batch `real` (B, 1, 28, 28) in [-1, 1].
 
     labels (B,) digits 0-9 of `real`, for a conditional GAN only (G is asked for the same digits).
+    r1: the weight of the gradient penalty in D's step(s) (`r1_weight`; 0: none).
 
     The lecture's order (D first, then G through the *updated* D, reusing D's fakes); `g_first=True`
     swaps the two halves. Returns floats: loss_d, loss_g, d_x = D(x), d_g_z1 = D(G(z)) before D's
     (last) step, d_g_z2 = D(G(z)) in G's (last) step, grad_g = the norm of G's gradient there.
     """
-    stats = step_on_device(generator, discriminator, opt_g, opt_d, real, rng, k, d_steps, g_first, g_loss, labels)
+    stats = step_on_device(generator, discriminator, opt_g, opt_d, real, rng, k, d_steps, g_first, g_loss, labels, r1)
     return dict(zip(STATS, stats.tolist()))  # one read of the device: the program waits here for the step to finish

@@ -57,11 +57,12 @@ print("this notebook trains on:", device, "with", set_threads(), "CPU thread(s)"
 
 # %% [markdown]
 # The course's settings come from `course_default()`; we read them rather than retype them. Its GAN has
-# one thing the lectures' GAN does not: before training it sorts the digits into 50 *piles* of
-# look-alikes, and G and D are told each image's pile (notebook 07 shows how, after the conditional GAN
-# that the idea borrows from). Until the live run we play the lectures' game, in which D judges an image
-# alone: `course_default(piles=False)`, the same settings with ten *islands* in G's noise instead of the
-# piles. The islands and the batch that doubles after 3,000 steps are explained after the training run.
+# two things the lectures' GAN does not: before training it sorts the digits into 50 *piles* of
+# look-alikes, and G and D are told each image's pile; and D's step adds a small penalty that keeps D
+# smooth at the real digits (notebook 07 shows both, after the conditional GAN that the piles borrow
+# from). Until the live run we play the lectures' game, in which D judges an image alone:
+# `course_default(piles=False)`, the same settings with ten *islands* in G's noise instead of the piles,
+# and no penalty. The islands and the batch that doubles after 3,000 steps are explained after the training run.
 
 # %%
 from gan_course.settings import course_default
@@ -219,7 +220,9 @@ print(f"D(G(z)) after G's step: {d_g_z2:.2f} -> {d_g_z_new:.2f}   up: {d_g_z_new
 #
 # The library holds those seven lines in two functions: `discriminator_step` (lines 1 to 5) and
 # `generator_step` (lines 6 and 7). `train_step` calls one after the other (and offers the variations of
-# notebook 06: more steps of either, G first, another generator loss). D's half:
+# notebook 06: more steps of either, G first, another generator loss). D's half, with one option the
+# lectures' step leaves off: `r1`, the course default's penalty on D's slope (notebook 07), two lines
+# that do nothing when `r1` is 0:
 
 # %%
 from gan_course.steps import discriminator_step, generator_step, train_step
@@ -495,9 +498,9 @@ print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
 # %% [markdown]
 # The two settings you will change most. `LR` is the learning rate of both networks (the course
 # default); `EPOCHS` is chosen so the run takes about a minute on one CPU thread (the summary line under
-# the dashboard says how long it took here). The benchmark (`benchmarks/README.md`) read 91% of this
-# default's digits confidently after 30 s of training and 93% after 60 s (real digits: 96%). Change them
-# and run the next cell again.
+# the dashboard says how long it took here). The benchmark (`benchmarks/README.md`, one thread, 3 seeds)
+# read 93 to 94% of this default's digits confidently after the steps 30 s of training buy, and 93 to 94%
+# with an FD of 40 to 46 after 60 s' (real digits: 96%, FD 38). Change them and run the next cell again.
 
 # %%
 EPOCHS = 30
@@ -634,9 +637,9 @@ for name, which in (("G after the last step", result.generator), ("the average",
     print(f"{name:>21}: {meter.score(generate(which, z_meter)).summary()}")
 
 # %% [markdown]
-# Nearly the same confident share (90% against 91%), but the FD, how far the meter's features of these
-# digits lie from real digits', falls from 129 to 73 with the average: the jitter of G's last step shows up
-# in the strokes more than in which digit the meter reads.
+# The average reads more confident digits (93% against 88%), and the FD, how far the meter's features of
+# these digits lie from real digits', falls from 118 to 57: the jitter of G's last step shows up in the
+# strokes even more than in which digit the meter reads.
 
 # %% [markdown]
 # `result.sampler` is the generator the course draws from: the average (the dashboard, the snapshots, the
@@ -724,8 +727,8 @@ print("real:     ", meter.score(images[:500]).summary())
 
 # %% [markdown]
 # After this short run the generator draws (nearly) every kind of digit: at least 8 of the 10 on any
-# machine. But compare the two lines above: here 91% of its samples are confident against 96% of real
-# digits, though its FD (72) is already level with theirs (74): there is room to train longer.
+# machine. But compare the two lines above: here 93% of its samples are confident against 96% of real
+# digits, though its FD (57) is already below theirs (74): there is room to train longer.
 
 # %%
 print("500 samples scored:", quality.n, " at least 8 digits present:", quality.classes >= 8)
@@ -756,8 +759,8 @@ print("G's statistics:     ", before.summary())
 print("the average's own:  ", after.summary())
 
 # %% [markdown]
-# Here the FD drops from 104 to 72 for the same weights, while the confident share moves from 92% to
-# 91%. On runs of the lectures' settings, `course_default(piles=False)`, in `benchmarks/README.md` (4 seeds,
+# Here the FD drops from 70 to 57 for the same weights, while the confident share moves from 91% to
+# 93%. On runs of the lectures' settings, `course_default(piles=False)`, in `benchmarks/README.md` (4 seeds,
 # 1,000 samples each) the FD fell at every mark: from 116–134 to 90–100 after 30 s and from 46–61 to 41–49
 # after 60 s.
 

@@ -50,3 +50,17 @@ def test_a_checkpoint_is_a_copy_not_a_view(digits):
     before = {name: t.clone() for name, t in saved.items()}
     console.run(steps=3, wait=True)
     assert all(torch.equal(before[name], saved[name]) for name in before)
+
+
+def test_the_console_penalises_d_on_the_same_steps_as_train(digits, monkeypatch):
+    import gan_course.branch as branch
+    import gan_course.steps as steps
+
+    asked = []
+    monkeypatch.setattr(branch, "r1_weight", lambda gamma, step: asked.append((gamma, step)) or steps.r1_weight(gamma, step))
+    console = TrainingConsole(digits[:320], replace(TrainConfig(batch_size=32), r1=0.3))
+    console.run(steps=1, wait=True)
+    console.step_d()
+    console.step_g()
+    console.run(steps=1, wait=True)
+    assert asked == [(0.3, 1), (0.3, 2), (0.3, 4)]  # steps 1 to 4: a round, a D step, a G step (not D's), a round

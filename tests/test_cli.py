@@ -92,6 +92,14 @@ def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp
     assert json.loads((tmp_path / "history.json").read_text())["config"]["double_batch_at"] is None
 
 
+def test_train_records_the_gradient_penalty_and_0_means_none(trained_run, tmp_path):
+    assert json.loads((trained_run[1] / "history.json").read_text())["config"]["r1"] == 0.3  # the course default's
+    for given, recorded in (("0.5", 0.5), ("0", None)):
+        assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", "--r1", given, "--out",
+                     str(tmp_path / given)]) == 0
+        assert json.loads((tmp_path / given / "history.json").read_text())["config"]["r1"] == recorded
+
+
 @pytest.mark.parametrize("args, message", [
     (["--islands", "100"], "error: --islands must be at most 64, the size of the MLP's noise; got 100."),
     (["--model", "dcgan", "--islands", "10"],
@@ -185,6 +193,9 @@ def one_error_line(capsys) -> str:
     (["--piles", "many"], "argument --piles: expected a whole number, got 'many'"),
     (["--truncation", "0"], "argument --truncation: must be above 0 and at most 1 (1 for none), got '0'"),
     (["--truncation", "nan"], "argument --truncation: must be above 0 and at most 1 (1 for none), got 'nan'"),
+    (["--r1", "-1"], "argument --r1: must be 0 for none or a positive number such as 0.3, got '-1'"),
+    (["--r1", "inf"], "argument --r1: must be 0 for none or a positive number such as 0.3, got 'inf'"),
+    (["--r1", "some"], "argument --r1: expected a number, got 'some'"),
 ])
 def test_bad_arguments_exit_2_with_a_usage_message(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:

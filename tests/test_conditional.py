@@ -106,7 +106,7 @@ def test_a_tensor_run_shuffles_the_labels_with_their_images(mnist, monkeypatch):
     import gan_course.training as training
 
     seen = []
-    monkeypatch.setattr(training, "step_on_device", lambda *args: seen.append((args[4], args[-1])) or torch.full((len(STATS),), 0.5))
+    monkeypatch.setattr(training, "step_on_device", lambda *args: seen.append((args[4], args[10])) or torch.full((len(STATS),), 0.5))
     images, labels = normalise(mnist[0][:64]), mnist[1][:64]
     train(TrainConfig(model=ModelConfig(conditional=True), batch_size=16, steps=4, ema=None), images, labels=labels,
           progress=False, rng=torch.Generator().manual_seed(0))

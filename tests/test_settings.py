@@ -5,7 +5,7 @@ import re
 import pytest
 
 from gan_course.errors import CourseError
-from gan_course.settings import TrainConfig, course_default, steps_for_epochs
+from gan_course.settings import R1_GAMMA, TrainConfig, course_default, steps_for_epochs
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -42,6 +42,12 @@ def test_the_mlp_default_doubles_its_batch_after_3000_steps_and_the_others_keep_
     assert TrainConfig(batch_size=32).batch_size_at(10**6) == 32
 
 
+def test_only_the_default_with_piles_penalises_d():
+    assert course_default().r1 == R1_GAMMA == 0.3
+    others = (course_default(piles=False), course_default("dcgan"), course_default(conditional=True), TrainConfig())
+    assert all(config.r1 is None for config in others)  # the lectures' GAN, the DCGAN, the conditional GAN, the plain config
+
+
 def test_steps_for_epochs_counts_each_epoch_at_its_own_batch_size():
     config = TrainConfig(batch_size=32, double_batch_at=20)
     # 320 images: epochs of 10 steps at 32 until one starts at step 20 or later, then 5 steps at 64
@@ -58,3 +64,11 @@ def test_double_batch_at_is_checked():
     with pytest.raises(CourseError, match=re.escape("the batch doubles to 128 at step 3000, more than the data (100 "
                                                     "images). Use a batch size of at most 50, or never double it (double_batch_at=None")):
         TrainConfig(steps=1, double_batch_at=3000).validate(100)
+
+
+def test_r1_is_checked():
+    for bad in (0, -0.3, float("nan"), float("inf"), True, "0.3"):
+        with pytest.raises(CourseError, match=re.escape(f"r1 must be a positive number, the penalty's gamma (e.g. 0.3), "
+                                                        f"or None (no penalty); got {bad!r}.")):
+            TrainConfig(steps=1, r1=bad).validate(100)
+    TrainConfig(steps=1, r1=0.3).validate(100)

@@ -1,5 +1,6 @@
 """One training step: who changes when, k and d_steps, G's gradient norm and both generator losses."""
 
+import copy
 import math
 import re
 
@@ -7,9 +8,9 @@ import pytest
 import torch
 
 from gan_course.errors import CourseError
-from gan_course.losses import discriminator_loss
+from gan_course.losses import discriminator_loss, make_optimizers, r1_penalty
 from gan_course.models import sample_noise
-from gan_course.steps import generator_step, train_step
+from gan_course.steps import R1_EVERY, generator_step, r1_weight, train_step
 
 
 class Recording:
@@ -115,3 +116,36 @@ def test_generator_step_reports_the_norm_of_gs_gradient_and_knows_both_losses(ga
     assert norms["saturating"] != norms["non-saturating"]
     with pytest.raises(CourseError, match=re.escape("generator loss must be one of non-saturating, saturating; got 'wgan'.")):
         generator_step(generator, discriminator, opt_g, 4, loss="wgan")
+
+
+# --- the gradient penalty on real images (R1, notebook 07) ---------------------------------------------------
+
+
+def test_r1_penalty_is_the_weighted_mean_squared_slope_of_d_at_the_real_images():
+    d = torch.nn.Linear(4, 1)  # a linear D has the same slope, its weight vector, at every image
+    real = torch.randn(3, 4, requires_grad=True)
+    penalty = r1_penalty(d(real).squeeze(1), real, 0.6)
+    assert torch.allclose(penalty, 0.6 * d.weight.pow(2).sum())
+    penalty.backward()  # its own gradient reaches D's weights: d/dw of 0.6 |w|^2 is 1.2 w
+    assert torch.allclose(d.weight.grad, 1.2 * d.weight)
+
+
+def test_r1_weight_is_lazy_every_r1_every_steps_and_as_strong_on_average():
+    weights = [r1_weight(0.3, step) for step in range(1, 4 * R1_EVERY + 1)]
+    assert [w > 0 for w in weights] == [step % R1_EVERY == 0 for step in range(1, 4 * R1_EVERY + 1)]
+    assert math.isclose(sum(weights) / len(weights), 0.3 / 2)  # gamma / 2 per step, on average
+    assert r1_weight(None, R1_EVERY) == 0.0 and r1_weight(0.0, R1_EVERY) == 0.0
+
+
+def test_the_penalty_changes_d_and_only_d_and_is_not_in_the_reported_loss(gan, real_batch):
+    generator, discriminator, opt_g, opt_d = gan
+    runs = []
+    for weight in (0.0, 0.6):
+        g, d = copy.deepcopy(generator), copy.deepcopy(discriminator)
+        o_g, o_d = make_optimizers(g, d, 2e-3, 2e-3)
+        stats = train_step(g, d, o_g, o_d, real_batch, torch.Generator().manual_seed(0), r1=weight)
+        runs.append((params(d), stats))
+    (d_plain, plain), (d_penalised, penalised) = runs
+    assert not all(torch.equal(p, q) for p, q in zip(d_plain, d_penalised))  # D took another step
+    assert plain["loss_d"] == penalised["loss_d"] and plain["d_x"] == penalised["d_x"]  # reported: the lectures' loss
+    assert not real_batch.requires_grad  # the caller's batch is untouched

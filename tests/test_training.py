@@ -308,3 +308,25 @@ def test_a_dataloader_with_another_batch_size_is_refused(mnist):
     loader = make_loader(MNISTDigits(mnist[0][:100], mnist[1][:100]), 16)
     with pytest.raises(CourseError, match=re.escape("the DataLoader's batch size is 16 but config.batch_size is 64")):
         train(TrainConfig(steps=2), loader, progress=False)
+
+
+# --- the gradient penalty (R1, notebook 07) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gamma, penalised", [(None, []), (0.3, [4, 8])])
+def test_train_penalises_d_lazily_on_every_r1_every_th_step(digits, monkeypatch, gamma, penalised):
+    import gan_course.steps as steps
+
+    real_penalty, calls = steps.r1_penalty, []
+
+    def counting(real_logits, real, weight):
+        calls.append((len(calls), weight))
+        return real_penalty(real_logits, real, weight)
+
+    monkeypatch.setattr(steps, "r1_penalty", counting)
+    seen = []
+    monkeypatch.setattr(training, "r1_weight", lambda g, step: seen.append(step) or steps.r1_weight(g, step))
+    run(digits[:320], steps=9, batch_size=32, r1=gamma)
+    assert seen == list(range(1, 10))  # asked once a step, for steps 1 to 9
+    assert [step for step in seen if steps.r1_weight(gamma, step)] == penalised
+    assert [weight for _, weight in calls] == [0.3 / 2 * steps.R1_EVERY] * len(penalised)
