@@ -232,7 +232,8 @@ print(f"overall {float(shares.mean()):.1%} drawn as asked; {quality.summary()}")
 # to draw, G draws fewer in-between shapes that belong to no digit. The benchmark (`benchmarks/README.md`)
 # measured its confident share over time: 87% after 30 s of training and 91% after 60 s, against 83% and 83% for notebook
 # 05's GAN with the islands (70% and 76% with plain noise and batch 32 throughout), and a little behind the
-# course default (91% and 93%), whose piles (the end of this notebook) tell G *something* without labels.
+# course default (91% and 93% before the penalty on D that the end of this notebook adds, 93 to 94% with
+# it), whose piles tell G *something* without labels.
 # Notebook 05's generators could not even be asked for a digit. A safe margin that holds on any machine:
 
 # %%
