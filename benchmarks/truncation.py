@@ -12,7 +12,7 @@ Training is the same for every psi: only the drawing changes. Run it on an other
 --by steps reads --marks as steps instead: the same seed and thread count give the same copies at a step whatever
 the machine's pace, so a slow day measures what a fast one would draw (only later). --double-at N doubles
 the batch from step N instead of the default's 3,000 (0: never); --batch B starts at batches of B instead of 32,
---lr both networks' learning rate instead of 2e-3, and --r1 G the gradient penalty's gamma (0: none).
+--lr both networks' learning rate instead of 2e-3, and --r1 GAMMA the gradient penalty's gamma (0: none).
 --grid PATH saves 64 digits of the first seed's copy at --grid-at (default: the last mark), as benchmark.py saves
 the README's grid.
 """
@@ -66,19 +66,20 @@ def main() -> None:
             changes[name] = None  # 0: never, none
     config = variant(course_default(), **changes)  # train() checks the values and says what is wrong
     print(config, flush=True)
+    def label(mark: float, step: int) -> str:
+        return f"{mark:g} s ({step:,} steps)" if args.by == "seconds" else f"step {step:,}"
+
     for seed in (int(s) for s in args.seeds.split(",")):
         _, copies = run(config, images, torch.device("cpu"), marks, seed=seed, by=args.by)
         if args.grid and seed == int(args.seeds.split(",")[0]):  # as benchmark.py draws the README's 60 s grid
             mark, step, generator = next((c for c in copies if c[0] == args.grid_at), copies[-1])
             grid_z = sample_noise(64, 64, torch.Generator().manual_seed(123))
-            at = f"{mark:g} s ({step:,} steps)" if args.by == "seconds" else f"{step:,} steps"
-            save_grid(generate(generator, grid_z), args.grid, f"course default after {at}")
+            save_grid(generate(generator, grid_z), args.grid, f"course default at {label(mark, step)}")
         for mark, step, generator in copies:
             for psi in (float(p) for p in args.psi.split(",")):
                 generator.truncation = psi
                 quality = meter.score(torch.cat([generate(generator, chunk) for chunk in z.split(250)]))
-                at = f"{mark:g} s ({step:,} steps)" if args.by == "seconds" else f"step {step:,}"
-                print(f"seed {seed}, {at}, truncation {psi:g}: {quality.summary()} ({quality.confident:.1%})", flush=True)
+                print(f"seed {seed}, {label(mark, step)}, truncation {psi:g}: {quality.summary()} ({quality.confident:.1%})", flush=True)
 
 
 if __name__ == "__main__":
