@@ -163,7 +163,8 @@ def torchvision_mnist(root=None, transform=None) -> MNIST:
         target = unpacked / "MNIST" / "raw" / source.name.removesuffix(".gz")
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".partial")  # never leave half a file under the real name
+            # never leave half a file under the real name, nor share one with another process unpacking it too
+            partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
             partial.write_bytes(gzip.open(source).read() if source.suffix == ".gz" else source.read_bytes())
             partial.replace(target)
     return OfflineMNIST(str(unpacked), train=split == "train", transform=transform)

@@ -10,5 +10,29 @@ PY="${GAN_COURSE_VENV:-.venv}/bin/python"
 export OMP_NUM_THREADS=1
 # The stored outputs are CPU numbers: on a GPU machine the notebooks' get_device("auto") must pick the CPU too.
 export GAN_COURSE_DEVICE=cpu
-exec "$PY" -m pytest tests notebooks --nbval --nbval-current-env \
-  --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout 600 "$@"
+NBVAL=(--nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout 600)
+skip_browser="${GAN_COURSE_SKIP_BROWSER:-}"
+if [ $# -gt 0 ] || { [ -n "$skip_browser" ] && [ "$skip_browser" != "0" ]; }; then
+  exec "$PY" -m pytest tests notebooks "${NBVAL[@]}" "$@"
+fi
+# The whole suite runs every notebook twice: under nbval, then with Run All in the browser. On one thread each,
+# two trainings on 2 cores barely slow each other (0.89x to 1.02x, benchmarks/README.md), so the browser test
+# runs in a second pytest beside the rest, and the suite takes about half as long. Its report follows.
+# The digit meter and the unpacked MNIST files are cached first, so that the two never build them at once.
+"$PY" -c "from gan_course.quality import load_meter; load_meter()"
+browser_log="$(mktemp)"
+set -m  # the browser test in its own process group, where Ctrl-C (SIGINT) is not ignored: the trap passes it on
+"$PY" -m pytest -p no:cacheprovider tests/test_browser.py >"$browser_log" 2>&1 &
+browser=$!
+set +m
+trap 'kill -INT "$browser" 2>/dev/null && wait "$browser"; rm -f "$browser_log"' EXIT
+status=0
+"$PY" -m pytest tests notebooks "${NBVAL[@]}" -m "not browser" || status=$?
+if [ "$status" -eq 2 ]; then exit 2; fi  # interrupted (Ctrl-C): the trap stops the browser test too
+browser_status=0
+wait "$browser" || browser_status=$?
+echo
+echo "==> the browser test (tests/test_browser.py), run beside the tests above"
+cat "$browser_log"
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+exit "$browser_status"
