@@ -93,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
                         f"{default.double_batch_at} for the MLP; notebook 05)")
     t.add_argument("--r1", type=gamma_or_none, metavar="GAMMA",
                    help=f"gamma of the gradient penalty on real digits, R1 (0 for none; default: "
-                        f"{default.r1 or 0:g} for the MLP; notebook 07)")
+                        f"{default.r1 or 0:g} for the MLP with piles, none without; notebook 07)")
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
     t.add_argument("--piles", type=count_or_none, metavar="N",
                    help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "

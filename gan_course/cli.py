@@ -91,6 +91,8 @@ def train(args: argparse.Namespace) -> int:
         config.double_batch_at = args.double_batch_at or None
     if args.r1 is not None:  # else the preset's
         config.r1 = args.r1 or None
+    elif not config.model.piles:  # without piles, as course_default(piles=False): without the penalty too
+        config.r1 = None
     if args.lr is not None:
         config.lr_g = config.lr_d = args.lr
     if args.epochs or args.steps or args.seconds:

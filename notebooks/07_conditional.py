@@ -582,7 +582,7 @@ print("with the penalty: flatter D:", slopes[smooth_run.name] < slopes[pile_run.
 # python -m gan_course train --out runs/piles                   # 60 s, the course default: 50 piles
 # python -m gan_course train --truncation 1 --out runs/wide     # the same, drawn with the noise as it is
 # python -m gan_course train --r1 0 --out runs/steep            # the same, without the penalty on D's slope
-# python -m gan_course train --islands 10 --out runs/islands    # 10 islands instead of the piles
+# python -m gan_course train --islands 10 --out runs/islands    # 10 islands instead of the piles, no R1: island_run
 # ```
 
 # %% [markdown]

@@ -15,6 +15,7 @@ from PIL import Image
 from gan_course.__main__ import main
 from gan_course.data import data_root, split_files
 from gan_course.device import available_devices
+from gan_course.settings import course_default
 
 
 @pytest.fixture(autouse=True)
@@ -65,24 +66,34 @@ def test_train_without_threads_uses_the_setting_and_says_so(tmp_path, monkeypatc
     assert "(1 threads: set by GAN_COURSE_THREADS)" in capsys.readouterr().out.splitlines()[0]
 
 
-def recorded_model(folder) -> tuple[int, int]:
-    model = json.loads((folder / "history.json").read_text())["config"]["model"]
-    return model["piles"], model["islands"]
+def recorded_model(folder) -> tuple[int, int, float | None]:
+    config = json.loads((folder / "history.json").read_text())["config"]
+    return config["model"]["piles"], config["model"]["islands"], config["r1"]
 
 
-@pytest.mark.parametrize("args, piles_islands", [
-    (["--islands", "10"], (0, 10)),  # islands replace the default's piles
-    (["--piles", "0"], (0, 0)),  # plain noise
-    (["--piles", "0", "--islands", "10"], (0, 10)),
-    (["--islands", "0"], (50, 0)),  # the default already has no islands
+@pytest.mark.parametrize("args, piles_islands_r1", [
+    (["--islands", "10"], (0, 10, None)),  # islands replace the default's piles, and drop R1 as piles=False does
+    (["--piles", "0"], (0, 0, None)),  # plain noise
+    (["--piles", "0", "--islands", "10"], (0, 10, None)),
+    (["--islands", "10", "--r1", "0.3"], (0, 10, 0.3)),  # asked for by name
+    (["--islands", "0"], (50, 0, 0.3)),  # the default already has no islands
 ])
-def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, piles_islands):
+def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, piles_islands_r1):
     assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
-    assert recorded_model(tmp_path) == piles_islands
+    assert recorded_model(tmp_path) == piles_islands_r1
+
+
+def test_the_islands_flag_trains_the_librarys_islands_preset(tmp_path):
+    assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", "--islands", "10", "--out",
+                 str(tmp_path)]) == 0
+    recorded = json.loads((tmp_path / "history.json").read_text())["config"]
+    expected = course_default(piles=False).to_dict()
+    assert {k: v for k, v in recorded.items() if k not in ("steps", "seconds", "threads")} == \
+        {k: v for k, v in expected.items() if k not in ("steps", "seconds", "threads")}
 
 
 def test_train_records_the_default_piles(trained_run):
-    assert recorded_model(trained_run[1]) == (50, 0)
+    assert recorded_model(trained_run[1]) == (50, 0, 0.3)
 
 
 def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp_path):
