@@ -18,7 +18,7 @@ fi
 # The whole suite runs every notebook twice: under nbval, then with Run All in the browser. On one thread each,
 # two trainings on 2 cores barely slow each other (0.89x to 1.02x, benchmarks/README.md), so the browser test
 # runs in a second pytest beside the rest, and the suite takes about half as long. Its report follows.
-# The digit meter and the unpacked MNIST files are cached first, so that the two never build them at once.
+# The digit meter is cached first (course.sh has checked the data), so that the two never train it at once.
 "$PY" -c "from gan_course.quality import load_meter; load_meter()"
 browser_log="$(mktemp)"
 set -m  # the browser test in its own process group, where Ctrl-C (SIGINT) is not ignored: the trap passes it on
