@@ -12,7 +12,8 @@ Training is the same for every psi: only the drawing changes. Run it on an other
 --by steps reads --marks as steps instead: the same seed and thread count give the same copies at a step whatever
 the machine's pace, so a slow day measures what a fast one would draw (only later). --double-at N doubles
 the batch from step N instead of the default's 3,000 (0: never); --batch B starts at batches of B instead of 32,
---lr both networks' learning rate instead of 2e-3, and --r1 GAMMA the gradient penalty's gamma (0: none).
+--lr both networks' learning rate instead of 2e-3, --r1 GAMMA the gradient penalty's gamma (0: none), and
+--halve-lr-at N halves both learning rates after step N (the default never does).
 --grid PATH saves 64 digits of the first seed's copy at --grid-at (default: the last mark), as benchmark.py saves
 the README's grid.
 """
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="the first batch size (default 32)")
     parser.add_argument("--lr", type=float, help="both networks' learning rate (default 2e-3)")
     parser.add_argument("--r1", type=float, help="the gradient penalty's gamma (0: none; TrainConfig.r1)")
+    parser.add_argument("--halve-lr-at", type=int, help="the step after which both learning rates halve (default: never)")
     parser.add_argument("--psi", default="1,0.9,0.8,0.7", help="truncations to score each copy with")
     parser.add_argument("--grid", help="save 64 digits of the first seed's copy at --grid-at here (a PNG), "
                                        "drawn at the config's own truncation from the benchmark's grid noise")
@@ -59,7 +61,7 @@ def main() -> None:
     images, meter = training_images(), load_meter(verbose=False)
     z = sample_noise(1000, 64, torch.Generator().manual_seed(123))  # the benchmark's noise
     changes = {"g_hidden": args.g_hidden, "batch_size": args.batch, "lr_g": args.lr, "lr_d": args.lr,
-               "double_batch_at": args.double_at, "r1": args.r1}
+               "double_batch_at": args.double_at, "r1": args.r1, "halve_lr_at": args.halve_lr_at}
     changes = {name: value for name, value in changes.items() if value is not None}
     for name in ("double_batch_at", "r1"):
         if changes.get(name) == 0:

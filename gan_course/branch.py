@@ -11,7 +11,7 @@ G step has no real batch, so it asks for piles as often as the digits fall into 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -20,7 +20,8 @@ from gan_course.losses import discriminator_loss, make_optimizers
 from gan_course.models import sample_noise
 from gan_course.sampling import generate, remeasure_batchnorm
 from gan_course.settings import TrainConfig
-from gan_course.steps import GENERATOR_LOSSES, STATS, _run, discriminator_step, generator_step, r1_weight, train_step
+from gan_course.steps import (GENERATOR_LOSSES, STATS, _run, discriminator_step, generator_step, halve_learning_rates,
+                              r1_weight, train_step)
 
 
 @dataclass
@@ -63,6 +64,10 @@ class Branch:
         Returns every statistic of `STATS` as floats; those of the player that did not move are its latest values.
         """
         c = self.config
+        if halve_learning_rates(c.halve_lr_at, self.step + 1, self.opt_g, self.opt_d):  # as train() does; drawn as a mark
+            lr_d, lr_g = self.opt_d.param_groups[0]["lr"], self.opt_g.param_groups[0]["lr"]
+            self.lr_changes += [(self.step, "D", lr_d), (self.step, "G", lr_g)]
+            self.config = replace(c, lr_d=lr_d, lr_g=lr_g)
         if kind == "G":
             n = self.size or c.batch_size_at(self.step)  # as many fakes as this epoch's real batches
             fake = piles = None

@@ -89,6 +89,7 @@ def train(args: argparse.Namespace) -> int:
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
         config.double_batch_at = args.double_batch_at or None
+    config.halve_lr_at = args.halve_lr_at or None  # no preset halves its learning rates
     if args.r1 is not None:  # else the preset's
         config.r1 = args.r1 or None
     elif not config.model.piles:  # without piles, as course_default(piles=False): without the penalty too

@@ -26,6 +26,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     batch_size: int = 64
     double_batch_at: int | None = None  # from the first epoch that starts at or after this step, batches twice as big
+    halve_lr_at: int | None = None  # after this step, both learning rates are half what they were (once; notebook 07)
     lr_g: float = PAPER_LR  # the plain config's defaults are the textbook's; course_default() has the course's
     lr_d: float = PAPER_LR
     beta1: float = 0.5
@@ -55,6 +56,10 @@ class TrainConfig:
                 raise CourseError(f"the batch doubles to {2 * self.batch_size} at step {self.double_batch_at}, more than "
                                   f"the data ({n_images} images). Use a batch size of at most {n_images // 2}, or never "
                                   f"double it (double_batch_at=None; --double-batch-at 0 on the command line).")
+        if self.halve_lr_at is not None and (not isinstance(self.halve_lr_at, int) or isinstance(self.halve_lr_at, bool)
+                                             or self.halve_lr_at < 1):
+            raise CourseError(f"halve_lr_at must be a step number (a positive integer) or None (the same learning rates "
+                              f"throughout); got {self.halve_lr_at!r}.")
         if self.epochs is None and self.steps is None and self.seconds is None:
             raise CourseError("Give a training budget: epochs, steps or seconds.")
         for name in ("epochs", "steps", "seconds"):

@@ -29,6 +29,17 @@ def r1_weight(gamma: float | None, step: int) -> float:
     return gamma / 2 * R1_EVERY if gamma and step % R1_EVERY == 0 else 0.0
 
 
+def halve_learning_rates(at: int | None, step: int, *optimizers) -> bool:
+    """Before step `step` (1, 2, ...) of a run with `TrainConfig.halve_lr_at` = at: halve each optimizer's
+    learning rate if this is the first step after `at`, and say whether it did (never without `at`)."""
+    if at is None or step != at + 1:
+        return False
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] / 2
+    return True
+
+
 def discriminator_step(generator: nn.Module, discriminator: nn.Module, opt_d, real: torch.Tensor,
                        rng: torch.Generator | None = None, labels: torch.Tensor | None = None, r1: float = 0.0
                        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -23,7 +23,7 @@ from gan_course.models import build_models, sample_noise
 from gan_course.piles import nearest_pile
 from gan_course.sampling import generate, remeasure_batchnorm, update_ema
 from gan_course.settings import TrainConfig, steps_for_epochs
-from gan_course.steps import r1_weight, step_on_device
+from gan_course.steps import halve_learning_rates, r1_weight, step_on_device
 
 READ_EVERY = 100  # steps between two reads of the statistics from the device (and at every snapshot)
 
@@ -145,6 +145,7 @@ def train(config: TrainConfig, images, device: torch.device | str = "cpu",
     try:
         for real, digits in _epochs(data, config, rng, device, labels):
             began = time.perf_counter()
+            halve_learning_rates(config.halve_lr_at, step + 1, opt_g, opt_d)
             stats = step_on_device(generator, discriminator, opt_g, opt_d, real, rng, config.k, config.d_steps,
                                    config.g_first, config.g_loss, digits, r1_weight(config.r1, step + 1))
             step += 1

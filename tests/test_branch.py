@@ -64,3 +64,16 @@ def test_the_console_penalises_d_on_the_same_steps_as_train(digits, monkeypatch)
     console.step_g()
     console.run(steps=1, wait=True)
     assert asked == [(0.3, 1), (0.3, 2), (0.3, 4)]  # steps 1 to 4: a round, a D step, a G step (not D's), a round
+
+
+def test_the_console_halves_the_learning_rates_on_the_same_step_as_train_and_marks_it(digits):
+    console = TrainingConsole(digits[:320], replace(TrainConfig(batch_size=32), lr_g=2e-3, lr_d=1e-3, halve_lr_at=2))
+    console.run(steps=1, wait=True)
+    console.step_d()  # step 2: the last at the first rates
+    branch = console.branch
+    assert (branch.opt_g.param_groups[0]["lr"], branch.opt_d.param_groups[0]["lr"]) == (2e-3, 1e-3)
+    console.step_g()  # step 3, the first after halve_lr_at
+    assert (branch.opt_g.param_groups[0]["lr"], branch.opt_d.param_groups[0]["lr"]) == (1e-3, 5e-4)
+    assert branch.lr_changes == [(2, "D", 5e-4), (2, "G", 1e-3)] and (branch.config.lr_g, branch.config.lr_d) == (1e-3, 5e-4)
+    console.run(steps=2, wait=True)
+    assert branch.opt_g.param_groups[0]["lr"] == 1e-3 and len(branch.lr_changes) == 2  # once

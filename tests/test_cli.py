@@ -66,17 +66,19 @@ def test_train_without_threads_uses_the_setting_and_says_so(tmp_path, monkeypatc
     assert "(1 threads: set by GAN_COURSE_THREADS)" in capsys.readouterr().out.splitlines()[0]
 
 
-def recorded_model(folder) -> tuple[int, int, float | None]:
+def recorded_model(folder) -> tuple[int, int, float | None, int | None]:
     config = json.loads((folder / "history.json").read_text())["config"]
-    return config["model"]["piles"], config["model"]["islands"], config["r1"]
+    return config["model"]["piles"], config["model"]["islands"], config["r1"], config["halve_lr_at"]
 
 
 @pytest.mark.parametrize("args, piles_islands_r1", [
-    (["--islands", "10"], (0, 10, None)),  # islands replace the default's piles, and drop R1 as piles=False does
-    (["--piles", "0"], (0, 0, None)),  # plain noise
-    (["--piles", "0", "--islands", "10"], (0, 10, None)),
-    (["--islands", "10", "--r1", "0.3"], (0, 10, 0.3)),  # asked for by name
-    (["--islands", "0"], (50, 0, 0.3)),  # the default already has no islands
+    (["--islands", "10"], (0, 10, None, None)),  # islands replace the default's piles, and drop R1 as piles=False does
+    (["--piles", "0"], (0, 0, None, None)),  # plain noise
+    (["--piles", "0", "--islands", "10"], (0, 10, None, None)),
+    (["--islands", "10", "--r1", "0.3"], (0, 10, 0.3, None)),  # asked for by name
+    (["--halve-lr-at", "500"], (50, 0, 0.3, 500)),
+    (["--halve-lr-at", "0"], (50, 0, 0.3, None)),  # never, as without the flag
+    (["--islands", "0"], (50, 0, 0.3, None)),  # the default already has no islands
 ])
 def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, piles_islands_r1):
     assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
@@ -94,7 +96,7 @@ def test_the_islands_flag_trains_the_librarys_islands_preset(tmp_path):
 
 
 def test_train_records_the_default_piles(trained_run):
-    assert recorded_model(trained_run[1]) == (50, 0, 0.3)
+    assert recorded_model(trained_run[1]) == (50, 0, 0.3, None)
 
 
 def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp_path):
@@ -199,6 +201,7 @@ def one_error_line(capsys) -> str:
     (["--model", "gan"], "argument --model: invalid choice: 'gan'"),
     (["--double-batch-at", "-1"], "argument --double-batch-at: must be a step number, or 0 for never, got '-1'"),
     (["--double-batch-at", "soon"], "argument --double-batch-at: must be a step number, or 0 for never, got 'soon'"),
+    (["--halve-lr-at", "-5"], "argument --halve-lr-at: must be a step number, or 0 for never, got '-5'"),
     (["--steps", "5", "--epochs", "1"], "argument --epochs: not allowed with argument --steps"),
     (["--islands", "1"], "argument --islands: must be 0 for none or at least 2, got '1'"),
     (["--piles", "-2"], "argument --piles: must be 0 for none or at least 2, got '-2'"),

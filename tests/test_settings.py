@@ -48,6 +48,11 @@ def test_only_the_default_with_piles_penalises_d():
     assert all(config.r1 is None for config in others)  # the lectures' GAN, the DCGAN, the conditional GAN, the plain config
 
 
+def test_no_preset_halves_its_learning_rates():  # measured for the piles, not kept (benchmarks/README.md)
+    presets = (course_default(), course_default(piles=False), course_default("dcgan"), course_default(conditional=True))
+    assert all(config.halve_lr_at is None for config in presets)
+
+
 def test_steps_for_epochs_counts_each_epoch_at_its_own_batch_size():
     config = TrainConfig(batch_size=32, double_batch_at=20)
     # 320 images: epochs of 10 steps at 32 until one starts at step 20 or later, then 5 steps at 64
@@ -64,6 +69,14 @@ def test_double_batch_at_is_checked():
     with pytest.raises(CourseError, match=re.escape("the batch doubles to 128 at step 3000, more than the data (100 "
                                                     "images). Use a batch size of at most 50, or never double it (double_batch_at=None")):
         TrainConfig(steps=1, double_batch_at=3000).validate(100)
+
+
+def test_halve_lr_at_is_checked():
+    for bad in (0, -1, 2.5, True, "100"):
+        with pytest.raises(CourseError, match=re.escape(f"halve_lr_at must be a step number (a positive integer) or None "
+                                                        f"(the same learning rates throughout); got {bad!r}.")):
+            TrainConfig(steps=1, halve_lr_at=bad).validate(100)
+    TrainConfig(steps=1, halve_lr_at=100).validate(100)
 
 
 def test_r1_is_checked():

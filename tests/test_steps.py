@@ -10,7 +10,7 @@ import torch
 from gan_course.errors import CourseError
 from gan_course.losses import discriminator_loss, make_optimizers, r1_penalty
 from gan_course.models import sample_noise
-from gan_course.steps import R1_EVERY, generator_step, r1_weight, train_step
+from gan_course.steps import R1_EVERY, generator_step, halve_learning_rates, r1_weight, train_step
 
 
 class Recording:
@@ -135,6 +135,14 @@ def test_r1_weight_is_lazy_every_r1_every_steps_and_as_strong_on_average():
     assert [w > 0 for w in weights] == [step % R1_EVERY == 0 for step in range(1, 4 * R1_EVERY + 1)]
     assert math.isclose(sum(weights) / len(weights), 0.3 / 2)  # gamma / 2 per step, on average
     assert r1_weight(None, R1_EVERY) == 0.0 and r1_weight(0.0, R1_EVERY) == 0.0
+
+
+def test_halve_learning_rates_halves_every_group_once_on_the_step_after_at(gan):
+    _, _, opt_g, opt_d = gan
+    before = [group["lr"] for opt in (opt_g, opt_d) for group in opt.param_groups]
+    assert [halve_learning_rates(3, step, opt_g, opt_d) for step in range(1, 7)] == [False, False, False, True, False, False]
+    assert [group["lr"] for opt in (opt_g, opt_d) for group in opt.param_groups] == [lr / 2 for lr in before]
+    assert not halve_learning_rates(None, 4, opt_g, opt_d)
 
 
 def test_the_penalty_changes_d_and_only_d_and_is_not_in_the_reported_loss(gan, real_batch):

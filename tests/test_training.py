@@ -330,3 +330,21 @@ def test_train_penalises_d_lazily_on_every_r1_every_th_step(digits, monkeypatch,
     assert seen == list(range(1, 10))  # asked once a step, for steps 1 to 9
     assert [step for step in seen if steps.r1_weight(gamma, step)] == penalised
     assert [weight for _, weight in calls] == [0.3 / 2 * steps.R1_EVERY] * len(penalised)
+
+
+# --- halving the learning rates (notebook 07, Try this 10) ----------------------------------------------
+
+
+@pytest.mark.parametrize("at, halved_from", [(None, None), (5, 6)])
+def test_train_halves_both_learning_rates_once_after_halve_lr_at(digits, monkeypatch, at, halved_from):
+    seen, real_step = [], training.step_on_device
+
+    def recording(g, d, opt_g, opt_d, *args):
+        seen.append((opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]))
+        return real_step(g, d, opt_g, opt_d, *args)
+
+    monkeypatch.setattr(training, "step_on_device", recording)
+    run(digits[:320], steps=9, batch_size=32, lr_g=2e-3, lr_d=1e-3, halve_lr_at=at)
+    halved = [step for step in range(1, 10) if seen[step - 1] == (1e-3, 5e-4)]
+    assert halved == (list(range(halved_from, 10)) if halved_from else [])
+    assert all(lrs in ((2e-3, 1e-3), (1e-3, 5e-4)) for lrs in seen)  # halved once, never again
