@@ -662,3 +662,7 @@ print("temporary folder removed:", not Path(folder.name).exists())
 #    above. Which digits lose their variety first? Why does the FD see it and the confident share not?
 # 9. Train the piles with a penalty ten times as strong, `variant(course_default(), r1=3.0)`, for the same
 #    steps. How flat is its D now, and what happens to the FD?
+# 10. Textbooks lower the learning rate late in a run. In a terminal, train the course default for five
+#     minutes twice, `python -m gan_course train --seconds 300 --out runs/steady` and the same with
+#     `--halve-lr-at 15000 --out runs/halved` (both learning rates halved after step 15,000, about two
+#     minutes). Which summary line reads more confident digits, and which the lower FD?
