@@ -8,6 +8,7 @@ state, the data order) as a new branch; the old branch stays for comparison. The
 
 from __future__ import annotations
 
+import atexit
 import copy
 import threading
 import time
@@ -291,3 +292,10 @@ class TrainingConsole:
         if self._view is None or self._view.box.comm is None:
             self._view = ConsoleView(self)
         return self._view._repr_mimebundle_(**kwargs)
+
+
+@atexit.register
+def _pause_all() -> None:
+    """At exit, let a training thread finish its step: Python stopping one inside a step aborts the process."""
+    for console in list(CONSOLES):
+        console.pause()

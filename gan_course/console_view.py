@@ -7,10 +7,11 @@ redraws the dashboard, at most every `REDRAW_S` seconds and only when the run ch
 
 from __future__ import annotations
 
+import atexit
 import io
 import math
 import threading
-import time
+import weakref
 
 from matplotlib.figure import Figure
 
@@ -19,6 +20,7 @@ from gan_course.errors import CourseError
 from gan_course.visualisation import plot_d_outputs, plot_losses, plot_trend, show_grid
 
 REDRAW_S = 1.5
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # views whose drawing thread may still run
 FONT = "18px"  # readable on a classroom projector
 STYLE = {"description_width": "170px"}
 CSS = (f"<style>.gan-console .widget-label, .gan-console .widget-readout, .gan-console .widget-html-content "
@@ -125,7 +127,17 @@ class ConsoleView:
         self._wire()
         self.refresh()
         self.redraw()
-        threading.Thread(target=self._draw_loop, name="gan-console-draw", daemon=True).start()
+        self._closed = threading.Event()
+        self._drawer = threading.Thread(target=self._draw_loop, name="gan-console-draw", daemon=True)
+        self._drawer.start()
+        _OPEN.add(self)
+
+    def close(self) -> None:
+        """Close the widget and wait for its drawing thread to finish the frame it is on."""
+        self._closed.set()
+        self.box.close()
+        if self._drawer is not threading.current_thread():
+            self._drawer.join(timeout=30)
 
     def _wire(self) -> None:
         c, s = self.console, self.sliders
@@ -210,11 +222,18 @@ class ConsoleView:
         return self.box._repr_mimebundle_(**kwargs) | {"text/plain": repr(self.console)}
 
     def _draw_loop(self) -> None:
-        while self.box.comm is not None:  # ends when the widget is closed
-            time.sleep(REDRAW_S)  # the throttle: a redraw costs a few hundred milliseconds of a shared CPU
+        # the throttle: a redraw costs a few hundred milliseconds of a shared CPU; ends when the widget is closed
+        while not self._closed.wait(REDRAW_S) and self.box.comm is not None:
             try:
                 self.refresh()
                 if self.drawn != self.console.version:
                     self.redraw()
             except Exception as err:  # keep drawing: one bad frame must not freeze the console for good
                 self.error = f"The dashboard could not be drawn: {err!r}"
+
+
+@atexit.register
+def _close_open_views() -> None:
+    """At exit, let drawing threads finish their frame: Python stopping one inside a redraw aborts the process."""
+    for view in list(_OPEN):
+        view.close()

@@ -19,6 +19,12 @@ TRUNCATION = 0.8  # course_default(): 1 to 3 points more confident digits at eve
 R1_GAMMA = 0.3  # course_default(): the gradient penalty's gamma; a lower FD from 30 s on, over 3 seeds (benchmarks/README.md)
 
 
+def check_step(name: str, value, none_means: str) -> None:
+    """A setting that names a step: a positive whole number, or None for `none_means`."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise CourseError(f"{name} must be a step number (a positive integer) or None ({none_means}); got {value!r}.")
+
+
 @dataclass
 class TrainConfig:
     """A training run: the model, the optimisers' settings and the budget (epochs, steps or seconds)."""
@@ -48,18 +54,12 @@ class TrainConfig:
         check_learning_rate(self.lr_g, "generator learning rate")
         check_learning_rate(self.lr_d, "discriminator learning rate")
         check_batch_size(self.batch_size, n_images)
-        if self.double_batch_at is not None:
-            if not isinstance(self.double_batch_at, int) or isinstance(self.double_batch_at, bool) or self.double_batch_at < 1:
-                raise CourseError(f"double_batch_at must be a step number (a positive integer) or None (one batch size "
-                                  f"throughout); got {self.double_batch_at!r}.")
-            if 2 * self.batch_size > n_images:
-                raise CourseError(f"the batch doubles to {2 * self.batch_size} at step {self.double_batch_at}, more than "
-                                  f"the data ({n_images} images). Use a batch size of at most {n_images // 2}, or never "
-                                  f"double it (double_batch_at=None; --double-batch-at 0 on the command line).")
-        if self.halve_lr_at is not None and (not isinstance(self.halve_lr_at, int) or isinstance(self.halve_lr_at, bool)
-                                             or self.halve_lr_at < 1):
-            raise CourseError(f"halve_lr_at must be a step number (a positive integer) or None (the same learning rates "
-                              f"throughout); got {self.halve_lr_at!r}.")
+        check_step("double_batch_at", self.double_batch_at, "one batch size throughout")
+        check_step("halve_lr_at", self.halve_lr_at, "the same learning rates throughout")
+        if self.double_batch_at is not None and 2 * self.batch_size > n_images:
+            raise CourseError(f"the batch doubles to {2 * self.batch_size} at step {self.double_batch_at}, more than "
+                              f"the data ({n_images} images). Use a batch size of at most {n_images // 2}, or never "
+                              f"double it (double_batch_at=None; --double-batch-at 0 on the command line).")
         if self.epochs is None and self.steps is None and self.seconds is None:
             raise CourseError("Give a training budget: epochs, steps or seconds.")
         for name in ("epochs", "steps", "seconds"):

@@ -71,7 +71,7 @@ def recorded_model(folder) -> tuple[int, int, float | None, int | None]:
     return config["model"]["piles"], config["model"]["islands"], config["r1"], config["halve_lr_at"]
 
 
-@pytest.mark.parametrize("args, piles_islands_r1", [
+@pytest.mark.parametrize("args, recorded", [
     (["--islands", "10"], (0, 10, None, None)),  # islands replace the default's piles, and drop R1 as piles=False does
     (["--piles", "0"], (0, 0, None, None)),  # plain noise
     (["--piles", "0", "--islands", "10"], (0, 10, None, None)),
@@ -80,9 +80,9 @@ def recorded_model(folder) -> tuple[int, int, float | None, int | None]:
     (["--halve-lr-at", "0"], (50, 0, 0.3, None)),  # never, as without the flag
     (["--islands", "0"], (50, 0, 0.3, None)),  # the default already has no islands
 ])
-def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, piles_islands_r1):
+def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, recorded):
     assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
-    assert recorded_model(tmp_path) == piles_islands_r1
+    assert recorded_model(tmp_path) == recorded
 
 
 def test_the_islands_flag_trains_the_librarys_islands_preset(tmp_path):

@@ -1,6 +1,8 @@
 """The training console: single D and G steps, pause, learning-rate changes, forks, NaN, bad input, the widget."""
 
 import re
+import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -228,8 +230,8 @@ def test_the_widget_shows_fixed_text_and_its_buttons_work(console, meter, capsys
     view.buttons["Fork here"].click()
     assert len(console.branches) == 2 and console.branch.forked_at == 0
     assert capsys.readouterr().out == ""
-    view.box.close()
-    console._view.box.close()
+    view.close()
+    console._view.close()
 
 
 def test_the_dashboard_redraws_at_most_once_per_period_however_many_steps(console, monkeypatch):
@@ -237,17 +239,35 @@ def test_the_dashboard_redraws_at_most_once_per_period_however_many_steps(consol
 
     monkeypatch.setattr(console_view, "REDRAW_S", 0.25)
     view = console_view.ConsoleView(console)
-    drawn = []
-    view.dashboard.observe(lambda change: drawn.append(time.monotonic()), "value")
+    spans, real_redraw = [], view.redraw
+
+    def timed_redraw():  # the real redraw, timed: the throttle is the pause between one and the next
+        begin = time.monotonic()
+        real_redraw()
+        spans.append((begin, time.monotonic()))
+
+    monkeypatch.setattr(view, "redraw", timed_redraw)
     start = time.monotonic()
-    while time.monotonic() - start < 1.0:  # a step every few milliseconds
-        console.step_d()
-    deadline = time.monotonic() + 5
-    while not drawn and time.monotonic() < deadline:
+    console.run()
+    while time.monotonic() - start < 1.5 or console.step < 40:  # at least 1.5 s and 40 steps, however busy
         time.sleep(0.05)
-    view.box.close()
-    assert console.step > 20 and 1 <= len(drawn) <= 6, (console.step, drawn)
-    assert all(b - a >= 0.25 for a, b in zip(drawn, drawn[1:])), drawn
+    console.pause()
+    deadline = time.monotonic() + 10
+    while len(spans) < 2 and time.monotonic() < deadline:  # the first redraw saw an earlier step: a second follows
+        time.sleep(0.05)
+    seconds = time.monotonic() - start
+    view.close()
+    assert not view._drawer.is_alive()  # close waits for the frame being drawn
+    assert 2 <= len(spans) <= seconds / 0.25 + 1, (console.step, seconds, spans)
+    assert all(begin - end >= 0.25 for (_, end), (begin, _) in zip(spans, spans[1:])), spans
+
+
+def test_python_exits_cleanly_while_a_console_trains():
+    script = ("import time; from gan_course.batches import normalise; from gan_course.console import TrainingConsole; "
+              "from gan_course.data import load_mnist; c = TrainingConsole(normalise(load_mnist()[0][:640])); "
+              "c.run(); time.sleep(0.5); print('leaving at step', c.step)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("leaving at step"), (done.returncode, done.stderr[-2000:])
 
 
 def test_steps_per_round_take_effect_from_the_next_round(console):
