@@ -133,9 +133,13 @@ class ConsoleView:
         _OPEN.add(self)
 
     def close(self) -> None:
-        """Close the widget and wait for its drawing thread to finish the frame it is on."""
-        self._closed.set()
+        """Close the widget, once its drawing thread has finished the frame it is on."""
+        self.stop_drawing()
         self.box.close()
+
+    def stop_drawing(self) -> None:
+        """End the drawing thread and wait for it: the widget stays, as it was last drawn."""
+        self._closed.set()
         if self._drawer is not threading.current_thread():
             self._drawer.join(timeout=30)
 
@@ -233,7 +237,8 @@ class ConsoleView:
 
 
 @atexit.register
-def _close_open_views() -> None:
-    """At exit, let drawing threads finish their frame: Python stopping one inside a redraw aborts the process."""
+def _stop_drawing_threads() -> None:
+    """At exit, let drawing threads finish their frame: Python stopping one inside a redraw aborts the process.
+    The widgets are left open: the kernel that would carry their closing messages is shutting down."""
     for view in list(_OPEN):
-        view.close()
+        view.stop_drawing()

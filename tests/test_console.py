@@ -262,10 +262,11 @@ def test_the_dashboard_redraws_at_most_once_per_period_however_many_steps(consol
     assert all(begin - end >= 0.25 for (_, end), (begin, _) in zip(spans, spans[1:])), spans
 
 
-def test_python_exits_cleanly_while_a_console_trains():
+def test_python_exits_cleanly_while_a_console_trains_and_draws():
     script = ("import time; from gan_course.batches import normalise; from gan_course.console import TrainingConsole; "
-              "from gan_course.data import load_mnist; c = TrainingConsole(normalise(load_mnist()[0][:640])); "
-              "c.run(); time.sleep(0.5); print('leaving at step', c.step)")
+              "from gan_course.console_view import ConsoleView; from gan_course.data import load_mnist; "
+              "c = TrainingConsole(normalise(load_mnist()[0][:640])); v = ConsoleView(c); "
+              "c.run(); time.sleep(2); print('leaving at step', c.step)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("leaving at step"), (done.returncode, done.stderr[-2000:])
 
