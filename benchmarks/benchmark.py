@@ -228,7 +228,8 @@ def plot(results: dict, path: Path) -> None:
             ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
             ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.grid(alpha=0.3)
-        fig.suptitle(f"{results['machine']}\n{results['date']}", fontsize=13)  # two lines: a merged date is long
+        pace = f" ({results['core GFLOP/s']:g} GFLOP/s on one core)" if "core GFLOP/s" in results else ""
+        fig.suptitle(f"{results['machine']}{pace}\n{results['date']}", fontsize=13)  # two lines: a merged date is long
         fig.tight_layout(rect=(0, 0.16, 1, 1))  # the legend below both panels, where it hides no line
         fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=12, frameon=False)
         fig.savefig(path, dpi=80)
@@ -283,6 +284,7 @@ def main() -> None:
     real = score_real(meter, images)
     results = {"machine": f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores, "
                           f"{device}, torch {torch.__version__}", "core GFLOP/s": core_gflops(),
+               "cpu capability": torch.backends.cpu.get_cpu_capability(),  # AVX2 or AVX512: the pace moves with it
                "date": date.today().isoformat(), "meter accuracy": round(meter.accuracy, 4),
                "real digits": reading(real), "runs": []}
     print(f"{results['machine']} ({results['core GFLOP/s']:g} GFLOP/s on one core); {args.seconds:g} s each; "

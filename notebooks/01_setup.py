@@ -179,12 +179,12 @@ fig = plot_thread_speeds(measured_speeds())
 
 # %% [markdown]
 # With 2 threads each, two programs on 2 cores keep taking the cores from each other: beside a busy
-# program the course's GAN fell from 154 to 44 steps per second, and two at once ran at about 35 each.
-# With one thread each, they barely notice each other (155 alone, 160 beside a busy program, 159 two at
-# once). On this machine one thread is as fast as two even when it is alone (155 against 154); on a
-# faster machine measured earlier (an Intel Xeon, with the course default of that time;
-# `benchmarks/README.md`), one thread ran 215 steps per second against 260 for two, a price worth paying
-# for a class where the machine is seldom idle.
+# program the course's GAN fell from 69 to 23 steps per second, and two at once crawled at 2 steps per
+# second each. With one thread each, they barely notice each other (56 alone, 57 beside a busy program, 52
+# two at once). Alone on the idle machine, one thread is a little slower than two here (56 against 69); on
+# the same 2-core machine on a faster day one thread was as fast as two (155 against 154), and on an Intel
+# Xeon measured earlier one thread ran 215 steps per second against 260 for two (`benchmarks/README.md`): a
+# price worth paying for a class where the machine is seldom idle.
 #
 # In a class, two notebooks training at once is normal. So `choose_threads()` takes **half of the cores
 # no other program is busy on**, at least one: 1 on a 2-core Codespace, 2 on a 4-core one. It watches the
