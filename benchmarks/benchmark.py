@@ -36,7 +36,7 @@ from torch import nn
 from gan_course.batches import training_images
 from gan_course.conditional import cycling_digits
 from gan_course.data import load_mnist
-from gan_course.device import get_device
+from gan_course.device import core_gflops, get_device
 from gan_course.experiments import variant
 from gan_course.models import ModelConfig, sample_noise
 from gan_course.quality import load_meter
@@ -129,25 +129,6 @@ def cpu_name() -> str:
             return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or platform.machine()
-
-
-def core_gflops(size: int = 1024, repeats: int = 20) -> float:
-    """One thread's speed at a square float32 product, the best of 3 tries: the same machine name has run at
-    half the speed on another day (benchmarks/README.md), and every figure in seconds moves with it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        a, b = torch.randn(size, size), torch.randn(size, size)
-        a @ b
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            for _ in range(repeats):
-                a @ b
-            best = min(best, (time.perf_counter() - start) / repeats)
-        return round(2 * size**3 / best / 1e9, 1)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def reading(quality) -> dict:

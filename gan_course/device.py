@@ -164,13 +164,56 @@ def set_threads(n: int | None = None) -> int:
     return torch.get_num_threads()
 
 
-def measured_speeds(path: Path | str = BENCHMARK) -> dict:
-    """The course default's steps per second alone, beside a busy program and two at once, per thread policy,
-    as the benchmark measured them on this project's machine (`benchmarks/results.json`, key "speed")."""
+def _benchmark(path: Path | str, key: str, missing: str):
+    """One key of the committed benchmark's results, or an error that says how to measure them."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())["speed"]
+        return json.loads(path.read_text())[key]
     except FileNotFoundError:
         raise CourseError(f"No benchmark results at {path}: run ./course.sh benchmark to measure this machine.") from None
     except (KeyError, ValueError):
-        raise CourseError(f"{path} has no speed measurements: run ./course.sh benchmark (without --speed-seconds 0).") from None
+        raise CourseError(f"{path} has no {missing}: run ./course.sh benchmark{key == 'speed' and ' (without --speed-seconds 0)' or ''}.") from None
+
+
+def measured_speeds(path: Path | str = BENCHMARK) -> dict:
+    """The course default's steps per second alone, beside a busy program and two at once, per thread policy,
+    as the benchmark measured them on this project's machine (`benchmarks/results.json`, key "speed")."""
+    return _benchmark(path, "speed", "speed measurements")
+
+
+def core_gflops(size: int = 1024, repeats: int = 20) -> float:
+    """One thread's speed at a square float32 product, the best of 3 tries, in GFLOP/s (about a second). The
+    same 2-core machine name has run at 83 and at 35 (benchmarks/README.md), and every figure in seconds
+    moves with it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        a @ b
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            best = min(best, (time.perf_counter() - start) / repeats)
+        return round(2 * size**3 / best / 1e9, 1)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pace_note(gflops: float, path: Path | str = BENCHMARK) -> str:
+    """This core's speed against the benchmark's, and what a minute of the course default's training buys here,
+    in three lines, e.g. 'This core: 70 GFLOP/s on one thread. The benchmark's (2026-12-07): 35. / There a minute
+    of the course default's training bought 3,255 steps. / At 2.0x its pace, expect roughly 6,500 steps a minute
+    here.'"""
+    if not gflops > 0:
+        raise CourseError(f"gflops must be a positive speed, as core_gflops() measures it; got {gflops!r}.")
+    bench = _benchmark(path, "core GFLOP/s", "core speed (\"core GFLOP/s\")")
+    runs = _benchmark(path, "runs", "runs")
+    minute = [m["step"] for r in runs if r.get("preset") == "default" for m in r["marks"] if m["seconds"] == 60]
+    if not minute:
+        raise CourseError(f"{path} has no 60 s mark of the course default: run ./course.sh benchmark.")
+    date, ratio = _benchmark(path, "date", "date"), gflops / bench
+    return (f"This core: {gflops:.0f} GFLOP/s on one thread. The benchmark's ({date}): {bench:.0f}.\n"
+            f"There a minute of the course default's training bought {minute[0]:,} steps.\n"
+            f"At {ratio:.1f}x its pace, expect roughly {round(minute[0] * ratio, -2):,.0f} steps a minute here.")

@@ -224,6 +224,21 @@ _ = set_threads(1)
 # A training run adds up numbers like these at every step, which is why `train` records its thread count.
 
 # %% [markdown]
+# ### How fast is this core?
+#
+# The course's 2-core machine has come in two paces under the same name: 83 billion floating-point
+# operations a second (GFLOP/s) on one thread on one day, 35 on another (`benchmarks/README.md`). A minute
+# of training bought 7,789 steps of the course default on the first and 3,255 on the second, and the digits
+# at a given step were the same on both: the slower core draws them later, not worse. The notebooks train
+# for a number of steps, so their figures are the same on any machine; only their minutes change. One
+# second of products of two 1,024 × 1,024 matrices says which kind of core this is:
+
+# %% tags=["nbval-ignore-output"]
+from gan_course.device import core_gflops, pace_note
+
+print(pace_note(core_gflops()))
+
+# %% [markdown]
 # ## The course's hyper-parameters
 #
 # Every later notebook uses the same settings. They live in the library, not in the notebooks:
@@ -289,6 +304,8 @@ for name, value, why in settings:
 # - `device = get_device()` picks CUDA, else Apple's GPU, else the CPU; `get_device("cpu")` forces one.
 # - `set_threads()` takes half the free CPU cores (1 on a 2-core machine) unless `GAN_COURSE_THREADS` or
 #   `OMP_NUM_THREADS` says otherwise; `train()` records its threads.
+# - `pace_note(core_gflops())` says how fast this core is against the benchmark's: the same steps give the
+#   same digits on any core, sooner or later.
 # - The hyper-parameters come from `course_default()` and its `ModelConfig`.
 #
 # ## Try this

@@ -1,5 +1,6 @@
-"""get_device picks or checks a device; set_threads sets torch's CPU threads."""
+"""get_device picks or checks a device; set_threads sets torch's CPU threads; core_gflops and pace_note time this core."""
 
+import json
 import re
 import time
 
@@ -148,3 +149,38 @@ def test_measured_speeds_come_from_the_committed_benchmark(tmp_path):
     (tmp_path / "quality_only.json").write_text('{"runs": []}')
     with pytest.raises(CourseError, match=r"has no speed measurements: run ./course.sh benchmark"):
         device.measured_speeds(tmp_path / "quality_only.json")
+
+
+def test_core_gflops_measures_one_thread_and_gives_the_thread_count_back():
+    torch.set_num_threads(2)
+    try:
+        assert device.core_gflops(size=256, repeats=5) > 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+
+
+def test_pace_note_scales_the_benchmarks_minute_by_this_cores_speed(tmp_path):
+    results = {"core GFLOP/s": 40.0, "date": "2026-01-02", "runs": [
+        {"preset": "islands", "marks": [{"seconds": 60.0, "step": 9999}]},
+        {"preset": "default", "marks": [{"seconds": 30.0, "step": 1500}, {"seconds": 60.0, "step": 3000}]}]}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert device.pace_note(80.0, tmp_path / "results.json") == (
+        "This core: 80 GFLOP/s on one thread. The benchmark's (2026-01-02): 40.\n"
+        "There a minute of the course default's training bought 3,000 steps.\n"
+        "At 2.0x its pace, expect roughly 6,000 steps a minute here.")
+    committed = device.pace_note(device.core_gflops(size=256, repeats=5))
+    assert committed.startswith("This core: ") and "steps a minute here." in committed
+
+
+def test_pace_note_says_what_is_missing(tmp_path):
+    with pytest.raises(CourseError, match=r"gflops must be a positive speed, as core_gflops\(\) measures it; got 0"):
+        device.pace_note(0)
+    (tmp_path / "old.json").write_text('{"runs": []}')
+    with pytest.raises(CourseError, match=r'has no core speed \("core GFLOP/s"\): run ./course.sh benchmark\.$'):
+        device.pace_note(40.0, tmp_path / "old.json")
+    (tmp_path / "other.json").write_text('{"core GFLOP/s": 40, "date": "d", "runs": [{"preset": "dcgan", "marks": []}]}')
+    with pytest.raises(CourseError, match="has no 60 s mark of the course default: run ./course.sh benchmark"):
+        device.pace_note(40.0, tmp_path / "other.json")
+    with pytest.raises(CourseError, match=r"^No benchmark results at .*missing.json"):
+        device.pace_note(40.0, tmp_path / "missing.json")
