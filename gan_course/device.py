@@ -164,21 +164,24 @@ def set_threads(n: int | None = None) -> int:
     return torch.get_num_threads()
 
 
-def _benchmark(path: Path | str, key: str, missing: str):
-    """One key of the committed benchmark's results, or an error that says how to measure them."""
+def _results(path: Path | str) -> dict:
+    """The committed benchmark's results (`./course.sh benchmark` writes them), or an error that says how to get them."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())[key]
+        return json.loads(path.read_text())
     except FileNotFoundError:
         raise CourseError(f"No benchmark results at {path}: run ./course.sh benchmark to measure this machine.") from None
-    except (KeyError, ValueError):
-        raise CourseError(f"{path} has no {missing}: run ./course.sh benchmark{key == 'speed' and ' (without --speed-seconds 0)' or ''}.") from None
+    except ValueError:
+        raise CourseError(f"{path} is not a benchmark's JSON: run ./course.sh benchmark to write it again.") from None
 
 
 def measured_speeds(path: Path | str = BENCHMARK) -> dict:
     """The course default's steps per second alone, beside a busy program and two at once, per thread policy,
     as the benchmark measured them on this project's machine (`benchmarks/results.json`, key "speed")."""
-    return _benchmark(path, "speed", "speed measurements")
+    results = _results(path)
+    if "speed" not in results:
+        raise CourseError(f"{path} has no speed measurements: run ./course.sh benchmark (without --speed-seconds 0).")
+    return results["speed"]
 
 
 def core_gflops(size: int = 1024, repeats: int = 20) -> float:
@@ -208,12 +211,15 @@ def pace_note(gflops: float, path: Path | str = BENCHMARK) -> str:
     here.'"""
     if not gflops > 0:
         raise CourseError(f"gflops must be a positive speed, as core_gflops() measures it; got {gflops!r}.")
-    bench = _benchmark(path, "core GFLOP/s", "core speed (\"core GFLOP/s\")")
-    runs = _benchmark(path, "runs", "runs")
-    minute = [m["step"] for r in runs if r.get("preset") == "default" for m in r["marks"] if m["seconds"] == 60]
+    results = _results(path)
+    if "core GFLOP/s" not in results:
+        raise CourseError(f'{path} has no core speed ("core GFLOP/s"): run ./course.sh benchmark.')
+    minute = [m["step"] for r in results.get("runs", []) if r.get("preset") == "default"
+              for m in r["marks"] if m["seconds"] == 60]
     if not minute:
         raise CourseError(f"{path} has no 60 s mark of the course default: run ./course.sh benchmark.")
-    date, ratio = _benchmark(path, "date", "date"), gflops / bench
+    bench, date = results["core GFLOP/s"], results.get("date", "undated")
+    ratio = gflops / bench
     return (f"This core: {gflops:.0f} GFLOP/s on one thread. The benchmark's ({date}): {bench:.0f}.\n"
             f"There a minute of the course default's training bought {minute[0]:,} steps.\n"
             f"At {ratio:.1f}x its pace, expect roughly {round(minute[0] * ratio, -2):,.0f} steps a minute here.")

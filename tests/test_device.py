@@ -184,3 +184,6 @@ def test_pace_note_says_what_is_missing(tmp_path):
         device.pace_note(40.0, tmp_path / "other.json")
     with pytest.raises(CourseError, match=r"^No benchmark results at .*missing.json"):
         device.pace_note(40.0, tmp_path / "missing.json")
+    (tmp_path / "cut.json").write_text('{"core GFLOP/s": 4')  # a run stopped while writing
+    with pytest.raises(CourseError, match=r"cut.json is not a benchmark's JSON: run ./course.sh benchmark to write it"):
+        device.pace_note(40.0, tmp_path / "cut.json")
