@@ -165,7 +165,8 @@ def set_threads(n: int | None = None) -> int:
 
 
 def _results(path: Path | str) -> dict:
-    """The committed benchmark's results (`./course.sh benchmark` writes them), or an error that says how to get them."""
+    """The committed benchmark's results (`./course.sh benchmark` writes them), or an error that says how to get
+    them."""
     path = Path(path)
     try:
         return json.loads(path.read_text())

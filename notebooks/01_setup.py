@@ -229,8 +229,8 @@ _ = set_threads(1)
 # The course's 2-core machine has come in two paces under the same name: 83 billion floating-point
 # operations a second (GFLOP/s) on one thread on one day, 35 on another (`benchmarks/README.md`). A minute
 # of training is about 7,800 steps of the course default on the first and 3,255 on the second, and the
-# digits at a given step were the same on both: the slower core draws them later, not worse. The notebooks train
-# for a number of steps, so their figures are the same on any machine; only their minutes change. One
+# digits at a given step were the same on both: the slower core draws them later, not worse. The notebooks
+# train for a number of steps, so their figures are the same on any machine; only their minutes change. One
 # second of products of two 1,024 × 1,024 matrices says which kind of core this is:
 
 # %% tags=["nbval-ignore-output"]

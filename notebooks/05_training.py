@@ -501,7 +501,8 @@ print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
 # the dashboard says how long it took here). The benchmark (`benchmarks/README.md`, one thread, 3 seeds)
 # read 93 to 94% of this default's digits confidently after the steps 30 s of training buy on a core at full
 # pace, and 93 to 94% with an FD of 40 to 46 after 60 s' (real digits: 96%, FD 38); a core at half that
-# pace buys those steps 2 to 3 times later (88% after 60 s, 94% after 120 s in its run). Change them and run the next cell again.
+# pace buys those steps 2 to 3 times later (88% after 60 s, 94% after 120 s in its run). Change them and
+# run the next cell again.
 
 # %%
 EPOCHS = 30

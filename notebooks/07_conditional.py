@@ -439,11 +439,11 @@ fig = compare_runs([island_run, pile_run], title=f"10 islands and 50 piles, {PIL
 # %% [markdown]
 # Here, after 6,000 steps, the piles lift the confident share from 84% to 90% and lower the FD from 91 to
 # 68 (500 samples each). The benchmark (`benchmarks/README.md`, one thread at full pace, the sorting counted
-# as training time) read 91% confident after 30 s of training and 93% after 60 s with the piles, against 83% and 83%
-# with the islands (real digits: 96%). Why it helps: the digits of one pile look alike, so G asked for a
-# pile draws one kind of digit in many hands, and D, judging "a real digit *of this pile*?", rejects a
-# half-way shape that fits no pile. Here is what G draws when asked for the first ten piles, one row each,
-# fresh noise in every column (compare the first row of centres above):
+# as training time) read 91% confident after 30 s of training and 93% after 60 s with the piles, against
+# 83% and 83% with the islands (real digits: 96%). Why it helps: the digits of one pile look alike, so G
+# asked for a pile draws one kind of digit in many hands, and D, judging "a real digit *of this pile*?",
+# rejects a half-way shape that fits no pile. Here is what G draws when asked for the first ten piles, one
+# row each, fresh noise in every column (compare the first row of centres above):
 
 # %%
 pile_sampler = pile_run.result.sampler

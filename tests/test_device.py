@@ -1,4 +1,5 @@
-"""get_device picks or checks a device; set_threads sets torch's CPU threads; core_gflops and pace_note time this core."""
+"""get_device picks or checks a device; set_threads sets torch's CPU threads; core_gflops and pace_note time this
+core against the benchmark's."""
 
 import json
 import re
