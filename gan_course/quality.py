@@ -139,7 +139,9 @@ def build_meter(images: torch.Tensor, labels: torch.Tensor, holdout: int = 2000)
 def load_meter(root=None, verbose: bool = True) -> DigitMeter:
     """The course's digit meter for the data in `root`: loaded from its cache, or trained (seconds) and cached."""
     images, labels = load_mnist(root)
-    path = cache_dir(root) / f"digit-meter-v{VERSION}-{len(images)}.pt"
+    # its convolutions round differently with AVX-512 kernels than with AVX2 ones: one cached meter for each
+    kernels = torch.backends.cpu.get_cpu_capability().lower()
+    path = cache_dir(root) / f"digit-meter-v{VERSION}-{len(images)}-{kernels}.pt"
     if path.is_file():
         try:
             saved = torch.load(path, weights_only=True)
