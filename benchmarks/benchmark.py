@@ -166,12 +166,13 @@ def speeds(seconds: float) -> dict:
 def table(results: dict) -> str:
     """The README's tables (markdown) from the results."""
     real, marks = results["real digits"], [m["seconds"] for m in results["runs"][0]["marks"]]
-    lines = ["| run | threads | ms/step | " + " | ".join(f"{t:g} s" for t in marks) + " |",
-             "| --- | ---: | ---: |" + " --- |" * len(marks)]
-    for run in results["runs"]:
+    lines = ["| run | threads | GFLOP/s | ms/step | " + " | ".join(f"{t:g} s" for t in marks) + " |",
+             "| --- | ---: | ---: | ---: |" + " --- |" * len(marks)]
+    for run in results["runs"]:  # GFLOP/s: the core's pace just before the run (older results: none recorded)
         cells = [f"{m['confident']:.0%}, {m['classes']}, FD {m['fd']:.0f}" for m in run["marks"]]
-        lines.append(f"| {run['name']} | {run['threads']} | {run['ms_per_step']:.1f} | " + " | ".join(cells) + " |")
-    lines.append(f"| real digits (1,000) | | | {real['confident']:.0%}, {real['classes']}, FD {real['fd']:.0f} |" + " |" * (len(marks) - 1))
+        pace = f"{run['core GFLOP/s']:.0f}" if "core GFLOP/s" in run else ""
+        lines.append(f"| {run['name']} | {run['threads']} | {pace} | {run['ms_per_step']:.1f} | " + " | ".join(cells) + " |")
+    lines.append(f"| real digits (1,000) | | | | {real['confident']:.0%}, {real['classes']}, FD {real['fd']:.0f} |" + " |" * (len(marks) - 1))
     if "speed" in results:
         lines += ["", "| threads | alone | beside a busy program | two at once (slower) | ratio beside busy | ratio two at once |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -209,7 +210,10 @@ def plot(results: dict, path: Path) -> None:
             ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
             ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.grid(alpha=0.3)
-        pace = f" ({results['core GFLOP/s']:g} GFLOP/s on one core)" if "core GFLOP/s" in results else ""
+        paces = sorted({r["core GFLOP/s"] for r in results["runs"] if "core GFLOP/s" in r}
+                       | ({results["core GFLOP/s"]} if "core GFLOP/s" in results else set()))
+        span = f"{paces[0]:g}" + (f" to {paces[-1]:g}" if len(paces) > 1 else "") if paces else ""
+        pace = f" ({span} GFLOP/s on one core)" if paces else ""
         fig.suptitle(f"{results['machine']}{pace}\n{results['date']}", fontsize=13)  # two lines: a merged date is long
         fig.tight_layout(rect=(0, 0.16, 1, 1))  # the legend below both panels, where it hides no line
         fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=12, frameon=False)
@@ -273,6 +277,7 @@ def main() -> None:
     for key in chosen:
         name, config, data, special = plans[key]
         models = tutorial_models(device) if special == "tutorial" else None
+        pace = core_gflops()  # this run's own: a neighbour on the host can slow one run and not the next
         history, copies = run(config, data, device, marks, models, labels if special == "conditional" else None)
         marks_out = [{"seconds": t, "step": step, **reading(score(meter, g, config.model.latent_dim, conditional=special == "conditional"))}
                      for t, step, g in copies]
@@ -281,8 +286,9 @@ def main() -> None:
             z = sample_noise(64, config.model.latent_dim, torch.Generator().manual_seed(123))
             save_grid(generate(g60, z), grids[key][0], f"{grids[key][1]} after 60 s ({step60:,} steps)")
         results["runs"].append({"name": name, "preset": key, "threads": history.threads, "steps": history.step[-1],
-                                "ms_per_step": round(1000 * history.seconds[-1] / history.step[-1], 2), "marks": marks_out})
-        print(f"  {name} ({history.threads} threads): " + ", ".join(
+                                "core GFLOP/s": pace, "marks": marks_out,
+                                "ms_per_step": round(1000 * history.seconds[-1] / history.step[-1], 2)})
+        print(f"  {name} ({history.threads} threads, {pace:g} GFLOP/s): " + ", ".join(
             f"{m['seconds']:g}s: {m['confident']:.0%}/{m['classes']}/{m['fd']:.0f}" for m in marks_out), flush=True)
     if args.speed_seconds > 0 and device.type == "cpu":
         results["speed"] = speeds(args.speed_seconds)

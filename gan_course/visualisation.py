@@ -211,9 +211,9 @@ def plot_thread_speeds(speed: dict, ax=None, figsize=(10, 5)):
         label = policy if "thread" in policy else f"{policy}: {threads} thread{'s' * (threads > 1)}"
         bars = ax.bar([x + i * width for x in range(3)], values, width, label=label)
         ax.bar_label(bars, fmt="%.0f", fontsize=13)
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.08)  # room for the tallest bar's number below the frame
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.3)  # room for the bars' numbers and, above them, the legend
     ax.set_xticks([x + width * (len(policies) - 1) / 2 for x in range(3)], SPEED_SETTINGS, fontsize=13)
     ax.set_ylabel("training steps per second", fontsize=13)
     ax.set_title("The course default on a 2-core machine", fontsize=15)
-    ax.legend(fontsize=12)
+    ax.legend(fontsize=12, loc="upper center", ncol=len(policies))
     return fig

@@ -179,12 +179,13 @@ fig = plot_thread_speeds(measured_speeds())
 
 # %% [markdown]
 # With 2 threads each, two programs on 2 cores keep taking the cores from each other: beside a busy
-# program the course's GAN fell from 69 to 23 steps per second, and two at once crawled at 2 steps per
-# second each. With one thread each, they barely notice each other (56 alone, 57 beside a busy program, 52
-# two at once). Alone on the idle machine, one thread is a little slower than two here (56 against 69); on
-# the same 2-core machine on a faster day one thread was as fast as two (155 against 154), and on an Intel
-# Xeon measured earlier one thread ran 215 steps per second against 260 for two (`benchmarks/README.md`): a
-# price worth paying for a class where the machine is seldom idle.
+# program the course's GAN fell from 119 to 33 steps per second, and two at once crawled at 18 steps per
+# second each. With one thread each, they barely notice each other (185 alone, 166 beside a busy program,
+# 170 two at once). Alone on this idle machine one thread was even faster than two (185 against 119). It is
+# not always so: on the same 2-core machine on a slower day two threads were faster alone (69 against 56),
+# and on an Intel Xeon measured earlier one thread ran 215 steps per second against 260 for two
+# (`benchmarks/README.md`). Where one thread is slower, that is a price worth paying for a class, where the
+# machine is seldom idle.
 #
 # In a class, two notebooks training at once is normal. So `choose_threads()` takes **half of the cores
 # no other program is busy on**, at least one: 1 on a 2-core Codespace, 2 on a 4-core one. It watches the
@@ -226,12 +227,12 @@ _ = set_threads(1)
 # %% [markdown]
 # ### How fast is this core?
 #
-# The course's 2-core machine has come in two paces under the same name: 83 billion floating-point
-# operations a second (GFLOP/s) on one thread on one day, 35 on another (`benchmarks/README.md`). A minute
-# of training is about 7,800 steps of the course default on the first and 3,255 on the second, and the
-# digits at a given step were the same on both: the slower core draws them later, not worse. The notebooks
-# train for a number of steps, so their figures are the same on any machine; only their minutes change. One
-# second of products of two 1,024 × 1,024 matrices says which kind of core this is:
+# The course's 2-core machine has come in two paces under the same name: 83 to 102 billion floating-point
+# operations a second (GFLOP/s) on one thread on its fast days, 35 on its slow ones (`benchmarks/README.md`).
+# A minute of training bought 7,657 to 7,930 steps of the course default on the first and 3,255 on the
+# second, and the digits at a given step were the same on both: the slower core draws them later, not
+# worse. The notebooks train for a number of steps, so their figures are the same on any machine; only their
+# minutes change. One second of products of two 1,024 × 1,024 matrices says which kind of core this is:
 
 # %% tags=["nbval-ignore-output"]
 from gan_course.device import core_gflops, pace_note
@@ -288,7 +289,7 @@ settings = [
     ("beta1", train_config.beta1, "Adam's momentum: lower than the usual 0.9, as in the DCGAN paper"),
     ("k", train_config.k, "generator steps per discriminator step"),
     ("epochs", train_config.epochs, "passes over the data: None, the course uses a time budget instead"),
-    ("seconds", train_config.seconds, "the training budget: 93% confident digits after 60 s (benchmarks/README.md)"),
+    ("seconds", train_config.seconds, "the training budget: 92.5 to 94% confident digits after 60 s (benchmarks/README.md)"),
     ("ema", train_config.ema, "decay of the average of G's weights the digits are drawn from (notebook 05)"),
     ("r1", train_config.r1, "a penalty that keeps D smooth at the real digits, every 4th step (notebook 07)"),
 ]

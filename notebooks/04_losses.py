@@ -214,8 +214,8 @@ print(f"D(G(z)) = {d[i]:.3f}: saturating {grad_saturating[i]:.3f}, non-saturatin
 # `make_optimizers`' default. The course trains its small MLP GAN at ten times that rate, the one
 # `course_default()` holds: at batch 32 (64 after the first 3,000 steps) it stays stable there and draws
 # digits within seconds
-# (`benchmarks/README.md`, on a core at full pace: 91% confident digits after 30 s of training, where the MLP
-# as commonly taught, at 2e-4 and batch 128, reads 27%). We use the course's rate:
+# (`benchmarks/README.md`, on a core at full pace: 93% confident digits after 30 s of training, where the MLP
+# as commonly taught, at 2e-4 and batch 128, reads 25%). We use the course's rate:
 
 # %%
 from gan_course.losses import PAPER_LR, make_optimizers

@@ -499,10 +499,9 @@ print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
 # The two settings you will change most. `LR` is the learning rate of both networks (the course
 # default); `EPOCHS` is chosen so the run takes about a minute on one CPU thread (the summary line under
 # the dashboard says how long it took here). The benchmark (`benchmarks/README.md`, one thread, 3 seeds)
-# read 93 to 94% of this default's digits confidently after the steps 30 s of training buy on a core at full
-# pace, and 93 to 94% with an FD of 40 to 46 after 60 s' (real digits: 96%, FD 38); a core at half that
-# pace buys those steps 2 to 3 times later (88% after 60 s, 94% after 120 s in its run). Change them and
-# run the next cell again.
+# read 93% of this default's digits confidently after 30 s of training on a core at full pace, and 92.5 to
+# 94% with an FD of 38 to 43 after 60 s (real digits: 96%, FD 35); a core at half that pace buys those steps
+# 2 to 3 times later (88% after 60 s, 94% after 120 s in its run). Change them and run the next cell again.
 
 # %%
 EPOCHS = 30
@@ -840,7 +839,7 @@ fig = show_grid(generate(island_run.result.sampler, z_rows.view(100, -1)), "One 
 # pile*?". Notebook 07 explains it after the conditional GAN it borrows from, and measures it against the
 # islands: after 6,000 steps there, 90% confident against 84%, and an FD of 68 against 91 (its islands
 # run is not this one: notebook 07 trains on 9,000 of the 10,000 digits and keeps 1,000 aside). The
-# benchmark (`benchmarks/README.md`, one thread, a core at full pace) read 93% confident after 60 s of
+# benchmark (`benchmarks/README.md`, one thread, a core at full pace) read 92.5% confident after 60 s of
 # training with the piles, against 83% with the islands.
 
 # %% [markdown]

@@ -170,6 +170,11 @@ def test_pace_note_scales_the_benchmarks_minute_by_this_cores_speed(tmp_path):
         "This core: 80 GFLOP/s on one thread. The benchmark's (2026-01-02): 40.\n"
         "There a minute of the course default's training bought 3,000 steps.\n"
         "At 2.0x its pace, expect roughly 6,000 steps a minute here.")
+    results["runs"][1]["core GFLOP/s"] = 50.0  # the pace just before the default's own run wins over the start's
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert device.pace_note(100.0, tmp_path / "results.json").endswith(
+        "(2026-01-02): 50.\nThere a minute of the course default's training bought 3,000 steps.\n"
+        "At 2.0x its pace, expect roughly 6,000 steps a minute here.")
     committed = device.pace_note(device.core_gflops(size=256, repeats=5))
     assert committed.startswith("This core: ") and "steps a minute here." in committed
 
