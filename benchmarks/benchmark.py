@@ -212,8 +212,8 @@ def plot(results: dict, path: Path) -> None:
             ax.grid(alpha=0.3)
         paces = sorted({r["core GFLOP/s"] for r in results["runs"] if "core GFLOP/s" in r}
                        | ({results["core GFLOP/s"]} if "core GFLOP/s" in results else set()))
-        span = f"{paces[0]:g}" + (f" to {paces[-1]:g}" if len(paces) > 1 else "") if paces else ""
-        pace = f" ({span} GFLOP/s on one core)" if paces else ""
+        upto = f" to {paces[-1]:g}" if len(paces) > 1 else ""
+        pace = f" ({paces[0]:g}{upto} GFLOP/s on one core)" if paces else ""
         fig.suptitle(f"{results['machine']}{pace}\n{results['date']}", fontsize=13)  # two lines: a merged date is long
         fig.tight_layout(rect=(0, 0.16, 1, 1))  # the legend below both panels, where it hides no line
         fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=12, frameon=False)

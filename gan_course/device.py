@@ -215,7 +215,7 @@ def pace_note(gflops: float, path: Path | str = BENCHMARK) -> str:
     results = _results(path)
     default = [r for r in results.get("runs", []) if r.get("preset") == "default"]
     # the pace measured just before the default's own run, else (older files) at the benchmark's start
-    bench = default[0].get("core GFLOP/s", results.get("core GFLOP/s")) if default else results.get("core GFLOP/s")
+    bench = (default[0] if default else {}).get("core GFLOP/s", results.get("core GFLOP/s"))
     if bench is None:
         raise CourseError(f'{path} has no core speed ("core GFLOP/s"): run ./course.sh benchmark.')
     minute = [m["step"] for r in default for m in r["marks"] if m["seconds"] == 60]
