@@ -68,6 +68,14 @@ def gamma_or_none(text: str) -> float:
     return value
 
 
+def decay_or_none(text: str) -> float:
+    """The decay of the average of G's weights: 0 for none (draw from G itself), or a number in (0, 1)."""
+    value = parsed(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be 0 for none or a decay below 1 such as 0.999, got {text!r}")
+    return value
+
+
 def digit(text: str) -> int:
     if text.strip() not in {str(d) for d in range(10)}:
         raise argparse.ArgumentTypeError(f"must be a digit from 0 to 9, got {text!r}")
@@ -96,6 +104,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--r1", type=gamma_or_none, metavar="GAMMA",
                    help=f"gamma of the gradient penalty on real digits, R1 (0 for none; default: "
                         f"{default.r1 or 0:g} for the MLP with piles, none without; notebook 07)")
+    t.add_argument("--ema", type=decay_or_none, metavar="DECAY",
+                   help=f"decay of the average of G's weights that draws the digits (0: draw from G itself; "
+                        f"default: {default.ema:g} for the MLP with piles, {course_default(piles=False).ema:g} "
+                        f"otherwise; notebooks 05 and 07)")
     t.add_argument("--k", type=positive_int, default=1, help="generator steps per discriminator step")
     t.add_argument("--piles", type=count_or_none, metavar="N",
                    help=f"sort the digits into N piles of similar ones (k-means) and tell G and D the pile "

@@ -94,6 +94,10 @@ def train(args: argparse.Namespace) -> int:
         config.r1 = args.r1 or None
     elif not config.model.piles:  # without piles, as course_default(piles=False): without the penalty too
         config.r1 = None
+    if args.ema is not None:  # else the preset's
+        config.ema = args.ema or None
+    elif not config.model.piles:  # and with the lectures' shorter average
+        config.ema = course_default(piles=False).ema
     if args.lr is not None:
         config.lr_g = config.lr_d = args.lr
     if args.epochs or args.steps or args.seconds:

@@ -290,7 +290,7 @@ settings = [
     ("k", train_config.k, "generator steps per discriminator step"),
     ("epochs", train_config.epochs, "passes over the data: None, the course uses a time budget instead"),
     ("seconds", train_config.seconds, "the training budget: 92.5 to 94% confident digits after 60 s (benchmarks/README.md)"),
-    ("ema", train_config.ema, "decay of the average of G's weights the digits are drawn from (notebook 05)"),
+    ("ema", train_config.ema, "decay of the average of G's weights the digits are drawn from (notebooks 05, 07)"),
     ("r1", train_config.r1, "a penalty that keeps D smooth at the real digits, every 4th step (notebook 07)"),
 ]
 for name, value, why in settings:

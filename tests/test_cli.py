@@ -106,12 +106,16 @@ def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp
     assert json.loads((tmp_path / "history.json").read_text())["config"]["double_batch_at"] is None
 
 
-def test_train_records_the_gradient_penalty_and_0_means_none(trained_run, tmp_path):
-    assert json.loads((trained_run[1] / "history.json").read_text())["config"]["r1"] == 0.3  # the course default's
-    for given, recorded in (("0.5", 0.5), ("0", None)):
-        assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", "--r1", given, "--out",
-                     str(tmp_path / given)]) == 0
-        assert json.loads((tmp_path / given / "history.json").read_text())["config"]["r1"] == recorded
+@pytest.mark.parametrize("flag, field, default, given", [
+    ("--r1", "r1", 0.3, "0.5"),  # the gradient penalty's gamma; 0: none
+    ("--ema", "ema", 0.9998, "0.999"),  # the average's decay; 0: draw from G itself
+])
+def test_train_records_the_setting_asked_for_and_0_means_none(trained_run, tmp_path, flag, field, default, given):
+    assert json.loads((trained_run[1] / "history.json").read_text())["config"][field] == default  # the course default's
+    for text, recorded in ((given, float(given)), ("0", None)):
+        assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", flag, text, "--out",
+                     str(tmp_path / text)]) == 0
+        assert json.loads((tmp_path / text / "history.json").read_text())["config"][field] == recorded
 
 
 @pytest.mark.parametrize("args, message", [
@@ -211,6 +215,8 @@ def one_error_line(capsys) -> str:
     (["--r1", "-1"], "argument --r1: must be 0 for none or a positive number such as 0.3, got '-1'"),
     (["--r1", "inf"], "argument --r1: must be 0 for none or a positive number such as 0.3, got 'inf'"),
     (["--r1", "some"], "argument --r1: expected a number, got 'some'"),
+    (["--ema", "1"], "argument --ema: must be 0 for none or a decay below 1 such as 0.999, got '1'"),
+    (["--ema", "-0.5"], "argument --ema: must be 0 for none or a decay below 1 such as 0.999, got '-0.5'"),
 ])
 def test_bad_arguments_exit_2_with_a_usage_message(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:

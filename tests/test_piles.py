@@ -137,11 +137,12 @@ def test_model_config_refuses_piles_beside_digits_islands_or_the_dcgan(changes):
         ModelConfig(**changes, piles=10)
 
 
-def test_the_course_default_has_piles_and_without_them_is_the_same_run_with_islands_and_no_penalty():
+def test_the_course_default_has_piles_and_without_them_is_the_same_run_with_islands_no_penalty_a_shorter_average():
     piled, islands = course_default(), course_default(piles=False)
     assert piled.model == ModelConfig(piles=PILES, truncation=TRUNCATION) and (PILES, TRUNCATION) == (50, 0.8)
     assert course_default(piles=True) == piled
-    assert replace(piled, model=islands.model, r1=None) == islands and islands.model == ModelConfig(islands=10)
+    assert (piled.ema, islands.ema) == (0.9998, 0.999)
+    assert replace(piled, model=islands.model, r1=None, ema=0.999) == islands and islands.model == ModelConfig(islands=10)
     for model, conditional in (("dcgan", False), ("mlp", True)):
         with pytest.raises(CourseError, match="piles go with the unconditional MLP GAN"):
             course_default(model, conditional, piles=True)

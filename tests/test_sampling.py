@@ -42,6 +42,16 @@ def test_update_ema_moves_the_average_towards_the_generator_and_copies_batchnorm
         assert torch.allclose(new, 0.1 * old + 0.9 * target, atol=1e-6)
 
 
+def test_the_decay_caps_how_many_steps_the_average_covers():
+    from gan_course.sampling import ema_rate
+
+    for step in (0, 100, 8_000):  # before the cap: about the last ninth of the steps, whatever the decay
+        assert ema_rate(0.999, step) == ema_rate(0.9998, step) == pytest.approx(9 / (10 + step))
+    assert 1 / ema_rate(0.999, 36_000) == pytest.approx(1_000)  # capped from step 8,990 on
+    assert 1 / ema_rate(0.9998, 36_000) == pytest.approx(36_010 / 9)  # still growing
+    assert 1 / ema_rate(0.9998, 10**6) == pytest.approx(5_000)
+
+
 def _eval_and_batch_outputs(generator, conditional, n=1024):
     """G in eval mode (running statistics) and in train mode (this batch's statistics) on remeasure_batchnorm's
     noise (and digits, for a conditional G)."""
