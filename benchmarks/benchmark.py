@@ -83,15 +83,19 @@ def tutorial_models(device):
     return generator, discriminator
 
 
-def run(config: TrainConfig, images, device, marks, models=None, labels=None, seed: int = 0, by: str = "seconds"):
+def run(config: TrainConfig, images, device, marks, models=None, labels=None, seed: int = 0, by: str = "seconds",
+        on_step=None):
     """Train for max(marks) seconds (by="steps": steps); return the history and a copy of the sampled generator at
-    each mark. Marks in steps give the same copies (same seed and thread count) on a slow day as on a fast one."""
+    each mark. Marks in steps give the same copies (same seed and thread count) on a slow day as on a fast one.
+    on_step(result), if given, is called after every step, as `train` calls it (late_average.py)."""
     clock = {"seconds": "seconds", "steps": "step"}[by]  # the TrainResult field the marks are read against
     seconds, steps = (max(marks), None) if clock == "seconds" else (None, int(max(marks)))
     config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = seconds, None, steps, 10**9, 2
     copies, pending = [], list(marks)
 
     def keep(result):
+        if on_step is not None:
+            on_step(result)
         while pending and getattr(result, clock) >= pending[0]:
             copies.append((pending.pop(0), result.step, copy.deepcopy(result.sampler).cpu()))
 

@@ -21,13 +21,12 @@ import copy
 
 import torch
 
+from benchmark import run  # the benchmark's own run, by steps (this script's folder is on sys.path)
 from gan_course.batches import training_images
 from gan_course.models import sample_noise
 from gan_course.quality import load_meter
 from gan_course.sampling import generate, remeasure_batchnorm, update_ema
-from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
-from gan_course.training import train
 
 
 def main() -> None:
@@ -49,10 +48,8 @@ def main() -> None:
     images, meter = training_images(), load_meter(verbose=False)
     z = sample_noise(args.samples, 64, torch.Generator().manual_seed(123))  # its first 1,000: the benchmark's noise
     for seed in (int(s) for s in args.seeds.split(",")):
-        config = course_default()  # with the benchmark's settings (`benchmark.run`), which fix the random numbers drawn
-        config.ema = 0.999  # the shorter average, beside which the longer ones are kept
-        config.seconds, config.epochs, config.steps, config.snapshot_every, config.n_fixed = None, None, marks[-1], 10**9, 2
-        config.threads = 1
+        config = course_default()
+        config.ema, config.threads = 0.999, 1  # the shorter average, beside which the longer ones are kept
         longer, copies = {}, []
 
         def on_step(result):
@@ -62,12 +59,12 @@ def main() -> None:
                 for decay, average in longer.items():
                     update_ema(average, result.generator, decay, result.step)
             if result.step in marks:
-                copies.append((result.step, config.ema, copy.deepcopy(result.ema_generator)))
                 copies.extend((result.step, decay, copy.deepcopy(average)) for decay, average in longer.items())
 
-        train(config, images, "cpu", rng=seed_everything(seed), progress=False, on_step=on_step)
-        for step, decay, generator in copies:
-            remeasure_batchnorm(generator)
+        _, shorter = run(config, images, torch.device("cpu"), marks, seed=seed, by="steps", on_step=on_step)
+        for generator in (g for _, _, g in copies):
+            remeasure_batchnorm(generator)  # as `run` does for the default's own
+        for step, decay, generator in [(step, config.ema, g) for _, step, g in shorter] + copies:
             for psi in (float(p) for p in args.psi.split(",")):
                 generator.truncation = psi
                 fake = torch.cat([generate(generator, chunk) for chunk in z.split(250)])
@@ -75,7 +72,6 @@ def main() -> None:
                 print(f"seed {seed}, step {step:,}, average {decay:g}, truncation {psi:g}: "
                       f"{every.confident:.1%} of {len(fake):,}, FD {every.fd:.1f}; "
                       f"first 1,000: {first.confident:.1%}, FD {first.fd:.1f}", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ from gan_course.steps import GENERATOR_LOSSES
 PILES = 50  # course_default(): 100 were no better after 60 s and slower at 15 s (benchmarks/README.md)
 TRUNCATION = 0.8  # course_default(): 1 to 3 points more confident digits at every mark, FD within 4 (benchmarks/README.md)
 R1_GAMMA = 0.3  # course_default(): the gradient penalty's gamma; a lower FD from 30 s on, over 3 seeds (benchmarks/README.md)
-EMA_DECAY = 0.9998  # course_default(): its average of G keeps growing past 1,000 steps; more confident digits after 2 minutes (benchmarks/README.md)
+EMA_DECAY = 0.9998  # course_default(): its average of G grows past 1,000 steps; half a point more confident digits at 5 minutes (benchmarks/README.md)
 
 
 def check_step(name: str, value, none_means: str) -> None:
