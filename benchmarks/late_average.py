@@ -8,7 +8,9 @@ shorter average of G's weights it had before this measurement: decay 0.999 (`Tra
 up to the last 1,000 steps). From --from-step on, this script keeps more averages beside it, each starting
 from that average at that step and then averaging with its own decay (--decays; 0.9998, the course default's
 now: up to the last 5,000 steps). With --from-step 1 an average is the one `train` keeps with that decay as
-its `ema`, to the last bit (the same update at every step). Training is the same for all of them: only what
+its `ema`, to the last bit (the same update at every step). --warmups gives each decay other warm-ups too:
+the 10 of the rate's early (1 + step) / (10 + step), `ema_rate` (6: the average covers the last fifth of the
+steps instead of the last ninth, until the decay caps it). Training is the same for all of them: only what
 G draws from changes. At each of --marks (steps) every average, its BatchNorm statistics re-measured as
 `train` does, is scored at each truncation on --samples samples of the benchmark's noise (the first 1,000
 are the benchmark's own 1,000), and the FD also on the first 1,000 alone, as the benchmark reads it.
@@ -35,11 +37,12 @@ def main() -> None:
     parser.add_argument("--marks", default="7930,15000,25000,36273", help="steps at which to score every average")
     parser.add_argument("--from-step", type=int, default=1, help="the step from which the longer averages start")
     parser.add_argument("--decays", default="0.9995,0.9998", help="decays of the longer averages")
+    parser.add_argument("--warmups", default="10", help="warm-ups of the longer averages (ema_rate's; 10: the library's)")
     parser.add_argument("--psi", default="0.8", help="truncations to draw each average with")
     parser.add_argument("--samples", type=int, default=5000, help="samples scored per average (at least 1,000)")
     args = parser.parse_args()
     marks = sorted(int(m) for m in args.marks.split(","))
-    decays = [float(d) for d in args.decays.split(",")]
+    kinds = [(float(d), int(w)) for d in args.decays.split(",") for w in args.warmups.split(",")]  # (decay, warm-up)
     if args.samples < 1000:
         parser.error("--samples must be at least 1000 (the benchmark's 1,000 come first)")
     if marks[0] <= args.from_step:
@@ -54,22 +57,23 @@ def main() -> None:
 
         def on_step(result):
             if result.step == args.from_step:
-                longer.update({decay: copy.deepcopy(result.ema_generator) for decay in decays})
+                longer.update({kind: copy.deepcopy(result.ema_generator) for kind in kinds})
             if result.step > args.from_step:
-                for decay, average in longer.items():
-                    update_ema(average, result.generator, decay, result.step)
+                for (decay, warmup), average in longer.items():
+                    update_ema(average, result.generator, decay, result.step, warmup)
             if result.step in marks:
-                copies.extend((result.step, decay, copy.deepcopy(average)) for decay, average in longer.items())
+                copies.extend((result.step, kind, copy.deepcopy(average)) for kind, average in longer.items())
 
         _, shorter = run(config, images, torch.device("cpu"), marks, seed=seed, by="steps", on_step=on_step)
         for generator in (g for _, _, g in copies):
             remeasure_batchnorm(generator)  # as `run` does for the default's own
-        for step, decay, generator in [(step, config.ema, g) for _, step, g in shorter] + copies:
+        for step, (decay, warmup), generator in [(step, (config.ema, 10), g) for _, step, g in shorter] + copies:
             for psi in (float(p) for p in args.psi.split(",")):
                 generator.truncation = psi
                 fake = torch.cat([generate(generator, chunk) for chunk in z.split(250)])
                 every, first = meter.score(fake), meter.score(fake[:1000])
-                print(f"seed {seed}, step {step:,}, average {decay:g}, truncation {psi:g}: "
+                name = f"{decay:g}" + ("" if warmup == 10 else f", warm-up {warmup}")
+                print(f"seed {seed}, step {step:,}, average {name}, truncation {psi:g}: "
                       f"{every.confident:.1%} of {len(fake):,}, FD {every.fd:.1f}; "
                       f"first 1,000: {first.confident:.1%}, FD {first.fd:.1f}", flush=True)
 

@@ -12,7 +12,8 @@ each in turn (--blocks pairs): D left out of G's backward pass ("frozen"), D on 
 in one call ("together"), both, the library's step on G and D
 compiled by `torch.compile` ("compiled"; the time its first steps take to compile is printed), or the library's
 step with the gradient penalty R1 at --gamma ("r1", on every `R1_EVERY`-th step as `train` applies it; the
-library's step it is compared with has none). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
+library's step it is compared with has none), or the library's step on half the batch ("half": how much dearer
+the default's batches of 64 are than its first 32). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
 from gan_course.steps import STATS, discriminator_step, r1_weight, step_on_device
 
-CHANGES = ("frozen", "together", "both", "compiled", "r1")
+CHANGES = ("frozen", "together", "both", "compiled", "r1", "half")
 
 
 def gflops(a: torch.Tensor, b: torch.Tensor, repeats: int = 300) -> tuple[float, float]:
@@ -95,8 +96,8 @@ def main() -> None:
 
     def one(change: str | None = None) -> None:
         nonlocal step
-        index = torch.randint(0, len(images), (args.batch,), generator=rng)
-        if change in (None, "compiled", "r1"):
+        index = torch.randint(0, len(images), (args.batch // 2 if change == "half" else args.batch,), generator=rng)
+        if change in (None, "compiled", "r1", "half"):
             g, d = compiled if change == "compiled" else (generator, discriminator)  # the same weights either way
             r1 = r1_weight(args.gamma, step + 1) if change == "r1" else 0.0
             step_on_device(g, d, opt_g, opt_d, images[index], rng, labels=piles[index], r1=r1)

@@ -27,18 +27,19 @@ def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None 
         generator.train(was_training)
 
 
-def ema_rate(decay: float, step: int) -> float:
+def ema_rate(decay: float, step: int, warmup: int = 10) -> float:
     """How far `update_ema` moves the average towards G after `step`: 1 - the decay used then.
 
-    Early on the decay is smaller, (1 + step) / (10 + step): the average covers roughly the last ninth of the
-    steps (1 / rate), so it does not drag G's random start along. `decay` caps it: at 0.999 the average
-    stops growing at 1,000 steps (from step 8,990 on), at 0.9998 at 5,000 (from step 44,990 on).
+    Early on the decay is smaller, (1 + step) / (warmup + step): with the default 10 the average covers roughly
+    the last ninth of the steps (1 / rate; warmup 6: the last fifth), so it does not drag G's random start
+    along. `decay` caps it: at 0.999 the average stops growing at 1,000 steps (from step 8,990 on), at 0.9998
+    at 5,000 (from step 44,990 on).
     """
-    return 1 - min(decay, (1 + step) / (10 + step))
+    return 1 - min(decay, (1 + step) / (warmup + step))
 
 
 @torch.no_grad()
-def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int) -> None:
+def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int, warmup: int = 10) -> None:
     """average <- decay * average + (1 - decay) * generator, for every weight; BatchNorm statistics are copied
     (`train` measures the average's own with `remeasure_batchnorm` before it draws from it).
 
@@ -46,7 +47,7 @@ def update_ema(average: nn.Module, generator: nn.Module, decay: float, step: int
     strokes). The average over roughly the last 1 / (1 - decay) steps keeps what G learnt and irons out the
     jitter; it takes no part in training. Early on it covers fewer steps (`ema_rate`).
     """
-    rate = ema_rate(decay, step)
+    rate = ema_rate(decay, step, warmup)
     torch._foreach_lerp_(list(average.parameters()), list(generator.parameters()), rate)  # all weights in one call
     buffers = list(average.buffers())
     if buffers:

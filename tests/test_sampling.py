@@ -50,6 +50,8 @@ def test_the_decay_caps_how_many_steps_the_average_covers():
     assert 1 / ema_rate(0.999, 36_000) == pytest.approx(1_000)  # capped from step 8,990 on
     assert 1 / ema_rate(0.9998, 36_000) == pytest.approx(36_010 / 9)  # still growing
     assert 1 / ema_rate(0.9998, 10**6) == pytest.approx(5_000)
+    assert 1 / ema_rate(0.9998, 6_000, warmup=6) == pytest.approx(6_006 / 5)  # a shorter warm-up: the last fifth
+    assert ema_rate(0.9998, 10**6, warmup=6) == ema_rate(0.9998, 10**6)  # the same cap
 
 
 def _eval_and_batch_outputs(generator, conditional, n=1024):
