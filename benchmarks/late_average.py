@@ -14,6 +14,7 @@ steps instead of the last ninth, until the decay caps it). Training is the same 
 G draws from changes. At each of --marks (steps) every average, its BatchNorm statistics re-measured as
 `train` does, is scored at each truncation on --samples samples of the benchmark's noise (the first 1,000
 are the benchmark's own 1,000), and the FD also on the first 1,000 alone, as the benchmark reads it.
+--double-at N doubles the batch from step N instead of the default's 3,000, as `truncation.py --double-at` does.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--warmups", default="10", help="warm-ups of the longer averages (ema_rate's; 10: the library's)")
     parser.add_argument("--psi", default="0.8", help="truncations to draw each average with")
     parser.add_argument("--samples", type=int, default=5000, help="samples scored per average (at least 1,000)")
+    parser.add_argument("--double-at", type=int, help="the step from which batches double (default: the course default's)")
     args = parser.parse_args()
     marks = sorted(int(m) for m in args.marks.split(","))
     kinds = [(float(d), int(w)) for d in args.decays.split(",") for w in args.warmups.split(",")]  # (decay, warm-up)
@@ -53,6 +55,8 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         config = course_default()
         config.ema, config.threads = 0.999, 1  # the shorter average, beside which the longer ones are kept
+        if args.double_at is not None:
+            config.double_batch_at = args.double_at or None  # 0: never
         longer, copies = {}, []
 
         def on_step(result):
