@@ -205,13 +205,54 @@ def core_gflops(size: int = 1024, repeats: int = 20) -> float:
         torch.set_num_threads(threads)
 
 
-def pace_note(gflops: float, path: Path | str = BENCHMARK) -> str:
-    """This core's speed against the benchmark's (the pace its default ran at), and what a minute of the course
-    default's training buys here, in three lines, e.g. 'This core: 70 GFLOP/s on one thread. The benchmark's
-    (2026-12-07): 35. / There a minute of the course default's training bought 3,255 steps. / At 2.0x its pace,
-    expect roughly 6,500 steps a minute here.'"""
+def default_step_ms(steps: int = 100, warm: int = 20) -> float:
+    """Milliseconds a training step of the course default takes on one thread of this CPU, now (about 2 s).
+
+    Its own networks and step (`course_default()`: batches of 64, as after its doubling, R1 on every 4th step,
+    the average of G), on random images and piles: the time depends on the arithmetic, not on the digits.
+    `steps` steps are timed after `warm` untimed ones. A core's GFLOP/s (`core_gflops`) says what kind of core
+    it is; a step also waits on memory and shares the core with whatever else runs, and this counts all of it.
+    The global random numbers and the thread count are left as they were.
+    """
+    from gan_course.losses import make_optimizers  # local imports: these modules come later in the course
+    from gan_course.models import build_models
+    from gan_course.sampling import update_ema
+    from gan_course.settings import course_default
+    from gan_course.steps import r1_weight, step_on_device
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            config, rng = course_default(), torch.Generator().manual_seed(0)
+            generator, discriminator = build_models(config.model, "cpu")
+            average = build_models(config.model, "cpu")[0].requires_grad_(False)
+            opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
+            images = torch.rand(2 * config.batch_size, 1, 28, 28, generator=rng) * 2 - 1
+            piles = torch.randint(0, config.model.piles, (len(images),), generator=rng)
+            start = 0.0
+            for step in range(1, warm + steps + 1):
+                if step == warm + 1:
+                    start = time.perf_counter()
+                step_on_device(generator, discriminator, opt_g, opt_d, images, rng, labels=piles,
+                               r1=r1_weight(config.r1, step))
+                update_ema(average, generator, config.ema, step)
+            return round(1000 * (time.perf_counter() - start) / steps, 2)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def pace_note(gflops: float, path: Path | str = BENCHMARK, *, step_ms: float | None = None) -> str:
+    """This core against the benchmark's, and what a minute of the course default's training buys here, in three
+    lines. With `step_ms` (`default_step_ms()`) the minute is scaled by the milliseconds a step took there and
+    here, e.g. '... There a minute of the course default's training bought 6,964 steps (9.9 ms a step over its
+    five minutes). / A step takes 11.0 ms here now: expect roughly 6,300 steps a minute.'; without it, by the
+    GFLOP/s alone (the same GFLOP/s has gone with 8.3 and with 9.9 ms a step on the course's machine,
+    benchmarks/README.md)."""
     if not gflops > 0:
         raise CourseError(f"gflops must be a positive speed, as core_gflops() measures it; got {gflops!r}.")
+    if step_ms is not None and not step_ms > 0:
+        raise CourseError(f"step_ms must be a positive time, as default_step_ms() measures it; got {step_ms!r}.")
     results = _results(path)
     default = [r for r in results.get("runs", []) if r.get("preset") == "default"]
     # the pace measured just before the default's own run, else (older files) at the benchmark's start
@@ -222,7 +263,12 @@ def pace_note(gflops: float, path: Path | str = BENCHMARK) -> str:
     if not minute:
         raise CourseError(f"{path} has no 60 s mark of the course default: run ./course.sh benchmark.")
     date = results.get("date", "undated")
-    ratio = gflops / bench
-    return (f"This core: {gflops:.0f} GFLOP/s on one thread. The benchmark's ({date}): {bench:.0f}.\n"
-            f"There a minute of the course default's training bought {minute[0]:,} steps.\n"
-            f"At {ratio:.1f}x its pace, expect roughly {round(minute[0] * ratio, -2):,.0f} steps a minute here.")
+    there_ms = default[0].get("ms_per_step")
+    first = f"This core: {gflops:.0f} GFLOP/s on one thread. The benchmark's ({date}): {bench:.0f}.\n"
+    if step_ms is None or there_ms is None:
+        ratio = gflops / bench
+        return (first + f"There a minute of the course default's training bought {minute[0]:,} steps.\n"
+                f"At {ratio:.1f}x its pace, expect roughly {round(minute[0] * ratio, -2):,.0f} steps a minute here.")
+    return (first + f"There a minute of the course default's training bought {minute[0]:,} steps ({there_ms:.1f} ms a "
+            f"step over its five minutes).\nA step takes {step_ms:.1f} ms here now: expect roughly "
+            f"{round(minute[0] * there_ms / step_ms, -2):,.0f} steps a minute.")

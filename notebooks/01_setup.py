@@ -232,12 +232,15 @@ _ = set_threads(1)
 # A minute of training bought 7,657 to 7,930 steps of the course default on the first and 3,255 on the
 # second, and the digits at a given step were the same on both: the slower core draws them later, not
 # worse. The notebooks train for a number of steps, so their figures are the same on any machine; only their
-# minutes change. One second of products of two 1,024 × 1,024 matrices says which kind of core this is:
+# minutes change. One second of products of two 1,024 × 1,024 matrices says which kind of core this is. The
+# GFLOP/s do not tell everything: on another day the same reading went with 9.9 ms a step instead of 8.3, so
+# two more seconds time the course default's own training step here, now, and scale the benchmark's minute
+# by it:
 
 # %% tags=["nbval-ignore-output"]
-from gan_course.device import core_gflops, pace_note
+from gan_course.device import core_gflops, default_step_ms, pace_note
 
-print(pace_note(core_gflops()))
+print(pace_note(core_gflops(), step_ms=default_step_ms()))
 
 # %% [markdown]
 # ## The course's hyper-parameters
@@ -305,8 +308,8 @@ for name, value, why in settings:
 # - `device = get_device()` picks CUDA, else Apple's GPU, else the CPU; `get_device("cpu")` forces one.
 # - `set_threads()` takes half the free CPU cores (1 on a 2-core machine) unless `GAN_COURSE_THREADS` or
 #   `OMP_NUM_THREADS` says otherwise; `train()` records its threads.
-# - `pace_note(core_gflops())` says how fast this core is against the benchmark's: the same steps give the
-#   same digits on any core, sooner or later.
+# - `pace_note(core_gflops(), step_ms=default_step_ms())` says how fast this core is against the benchmark's,
+#   and what a minute of training buys here: the same steps give the same digits on any core, sooner or later.
 # - The hyper-parameters come from `course_default()` and its `ModelConfig`.
 #
 # ## Try this

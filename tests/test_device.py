@@ -1,5 +1,5 @@
-"""get_device picks or checks a device; set_threads sets torch's CPU threads; core_gflops and pace_note time this
-core against the benchmark's."""
+"""get_device picks or checks a device; set_threads sets torch's CPU threads; core_gflops, default_step_ms and
+pace_note time this core against the benchmark's."""
 
 import json
 import re
@@ -177,6 +177,34 @@ def test_pace_note_scales_the_benchmarks_minute_by_this_cores_speed(tmp_path):
         "At 2.0x its pace, expect roughly 6,000 steps a minute here.")
     committed = device.pace_note(device.core_gflops(size=256, repeats=5))
     assert committed.startswith("This core: ") and "steps a minute here." in committed
+
+
+def test_pace_note_scales_the_minute_by_the_milliseconds_of_a_step_when_given_them(tmp_path):
+    results = {"core GFLOP/s": 40.0, "date": "2026-01-02", "runs": [
+        {"preset": "default", "ms_per_step": 10.0, "marks": [{"seconds": 60.0, "step": 3000}]}]}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert device.pace_note(40.0, tmp_path / "results.json", step_ms=12.5) == (
+        "This core: 40 GFLOP/s on one thread. The benchmark's (2026-01-02): 40.\n"
+        "There a minute of the course default's training bought 3,000 steps (10.0 ms a step over its five minutes).\n"
+        "A step takes 12.5 ms here now: expect roughly 2,400 steps a minute.")  # the same GFLOP/s, a slower step
+    del results["runs"][0]["ms_per_step"]  # an older file: the GFLOP/s alone
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert device.pace_note(40.0, tmp_path / "results.json", step_ms=12.5).endswith(
+        "At 1.0x its pace, expect roughly 3,000 steps a minute here.")
+    with pytest.raises(CourseError, match=r"step_ms must be a positive time, as default_step_ms\(\) measures it; got 0"):
+        device.pace_note(40.0, tmp_path / "results.json", step_ms=0)
+
+
+def test_default_step_ms_times_the_default_on_one_thread_and_leaves_the_random_numbers_and_threads_alone():
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(7)
+        expected = torch.rand(3)
+        torch.manual_seed(7)
+        assert device.default_step_ms(steps=3, warm=1) > 0
+        assert torch.equal(torch.rand(3), expected) and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
 
 
 def test_pace_note_says_what_is_missing(tmp_path):
