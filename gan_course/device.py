@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -220,13 +221,16 @@ def default_step_ms(steps: int = 100, warm: int = 20) -> float:
     from gan_course.settings import course_default
     from gan_course.steps import r1_weight, step_on_device
 
+    if not (isinstance(steps, int) and steps >= 1 and isinstance(warm, int) and warm >= 0):
+        raise CourseError(f"default_step_ms times at least 1 step after 0 or more untimed ones; got steps={steps!r}, "
+                          f"warm={warm!r}. Try default_step_ms() with its defaults (100 and 20).")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with torch.random.fork_rng(devices=[]):
             config, rng = course_default(), torch.Generator().manual_seed(0)
             generator, discriminator = build_models(config.model, "cpu")
-            average = build_models(config.model, "cpu")[0].requires_grad_(False)
+            average = copy.deepcopy(generator).requires_grad_(False)
             opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
             images = torch.rand(2 * config.batch_size, 1, 28, 28, generator=rng) * 2 - 1
             piles = torch.randint(0, config.model.piles, (len(images),), generator=rng)

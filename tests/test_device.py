@@ -205,6 +205,9 @@ def test_default_step_ms_times_the_default_on_one_thread_and_leaves_the_random_n
         assert torch.equal(torch.rand(3), expected) and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)
+    for bad in ({"steps": 0}, {"warm": -1}, {"steps": 2.5}):
+        with pytest.raises(CourseError, match=r"default_step_ms times at least 1 step after 0 or more untimed ones"):
+            device.default_step_ms(**bad)
 
 
 def test_pace_note_says_what_is_missing(tmp_path):

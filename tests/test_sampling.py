@@ -40,6 +40,10 @@ def test_update_ema_moves_the_average_towards_the_generator_and_copies_batchnorm
     update_ema(average, generator, decay=0.999, step=0)  # first step: rate 1 - 1/10, far from 0.001
     for old, new, target in zip(middle, average.parameters(), generator.parameters()):
         assert torch.allclose(new, 0.1 * old + 0.9 * target, atol=1e-6)
+    middle = [p.clone() for p in average.parameters()]
+    update_ema(average, generator, decay=0.999, step=0, warmup=4)  # another warm-up: rate 1 - 1/4
+    for old, new, target in zip(middle, average.parameters(), generator.parameters()):
+        assert torch.allclose(new, 0.25 * old + 0.75 * target, atol=1e-6)
 
 
 def test_the_decay_caps_how_many_steps_the_average_covers():
