@@ -3,7 +3,7 @@
 #   ./course.sh lab      set up, then open the course in JupyterLab
 #   ./course.sh train    set up, then train the course default and write runs/default/grid.png (no browser needed)
 #   ./course.sh test     set up, then run the whole test suite (unit tests, nbval over every notebook, browser test)
-#   ./course.sh benchmark  set up, then measure quality against time and speed (about 45 minutes, idle machine):
+#   ./course.sh benchmark  set up, then measure quality against time and speed (about 50 minutes, idle machine):
 #                        writes benchmarks/results.json, docs/quality_vs_time.png and docs/default_60s.png
 #   ./course.sh setup    only set up (what the devcontainer runs once)
 # Settings: GAN_COURSE_DATA=DIR reads MNIST from DIR/MNIST/raw instead of downloading into ./data.

@@ -10,8 +10,10 @@ Trains, one after the other on the same machine and data (the course's 10,000 di
   3. the MLP GAN as commonly taught (G 100-256-512-1024-784, D 784-512-256-1, Adam 2e-4, beta1 0.5, batch 128),
   4. the PyTorch tutorial DCGAN at 64x64 (nz 100, ngf = ndf = 64, batch 128, Adam 2e-4, beta1 0.5).
 The sampled generator is copied at 15, 30, 60, 120 and 300 s of training; afterwards, outside the timed budget,
-the digit meter scores 1,000 samples of each copy, and 1,000 real digits for reference. Then the speed of the
-default alone, beside a busy program and two at once (benchmarks/speed.py in subprocesses). Writes
+the digit meter scores --samples (5,000) samples of each copy, and as many real digits for reference (and the
+FD of the first 1,000 of each, the count the table read until 2026-12-07). Then the speed of the default alone,
+beside a busy program and two at once (benchmarks/speed.py in subprocesses; --speed-seconds 0 keeps the speed
+already in --out, with its date). Writes
 benchmarks/results.json, docs/quality_vs_time.png and the default's 60 s grid (docs/default_60s.png). Run it on
 an otherwise idle machine.
 """
@@ -110,21 +112,22 @@ def run(config: TrainConfig, images, device, marks, models=None, labels=None, se
 
 
 def score(meter, generator, latent_dim, n=1000, conditional=False):
+    """The meter on n samples of `generator`, the benchmark's noise (its first 1,000 are the same for any n)."""
     z = sample_noise(n, latent_dim, torch.Generator().manual_seed(123))
     chunks = z.split(250)
     asked = cycling_digits(n).split(250) if conditional else [None] * len(chunks)  # a conditional G: 0-9 in turn
     fake = torch.cat([generate(generator, chunk, digits) for chunk, digits in zip(chunks, asked)])
     if fake.shape[-1] != 28:
         fake = F.interpolate(fake, size=(28, 28), mode="area")
-    return meter.score(fake)
+    return meter.score(fake), meter.score(fake[:1000])
 
 
 def score_real(meter, images, n=1000):
     """The meter on n real digits the GANs learn from: a seeded random draw from all but the meter's last 2,000
     reference digits. Random, not the first n: the offline split's first and second halves come from different
-    groups of writers, and the GANs learn from both."""
+    groups of writers, and the GANs learn from both. Returns the readings of all n and of the first 1,000."""
     pick = torch.randperm(len(images) - 2000, generator=torch.Generator().manual_seed(0))[:n]
-    return meter.score(images[pick])
+    return meter.score(images[pick]), meter.score(images[pick[:1000]])
 
 
 def cpu_name() -> str:
@@ -135,8 +138,11 @@ def cpu_name() -> str:
         return platform.processor() or platform.machine()
 
 
-def reading(quality) -> dict:
-    return {"confident": round(quality.confident, 4), "classes": quality.classes, "fd": round(quality.fd, 1)}
+def reading(qualities) -> dict:
+    """(all samples, the first 1,000) -> the JSON of a reading: the share, classes and FD of all, the FD of 1,000."""
+    quality, first = qualities
+    return {"confident": round(quality.confident, 4), "classes": quality.classes, "fd": round(quality.fd, 1),
+            "fd of the first 1,000": round(first.fd, 1)}
 
 
 def speeds(seconds: float) -> dict:
@@ -176,7 +182,7 @@ def table(results: dict) -> str:
         cells = [f"{m['confident']:.0%}, {m['classes']}, FD {m['fd']:.0f}" for m in run["marks"]]
         pace = f"{run['core GFLOP/s']:.0f}" if "core GFLOP/s" in run else ""
         lines.append(f"| {run['name']} | {run['threads']} | {pace} | {run['ms_per_step']:.1f} | " + " | ".join(cells) + " |")
-    lines.append(f"| real digits (1,000) | | | | {real['confident']:.0%}, {real['classes']}, FD {real['fd']:.0f} |" + " |" * (len(marks) - 1))
+    lines.append(f"| real digits ({results.get('samples', 1000):,}) | | | | {real['confident']:.0%}, {real['classes']}, FD {real['fd']:.0f} |" + " |" * (len(marks) - 1))
     if "speed" in results:
         lines += ["", "| threads | alone | beside a busy program | two at once (slower) | ratio beside busy | ratio two at once |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -208,7 +214,7 @@ def plot(results: dict, path: Path) -> None:
         left.set(xscale="log", xlabel="seconds of training", ylabel="confident digits (%)", ylim=(0, 100),
                  title="Digits the meter reads with confidence")
         right.set(xscale="log", yscale="log", xlabel="seconds of training", ylabel="FD (lower is better)",
-                  title="Distance to real digits (FD)")
+                  title=f"Distance to real digits (FD, {results.get('samples', 1000):,} samples)")
         for ax in (left, right):
             ax.set_xticks([m["seconds"] for m in results["runs"][0]["marks"]])
             ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -233,17 +239,23 @@ def main() -> None:
                                        "tutorial")
     parser.add_argument("--merge", action="store_true", help="add these runs to the existing --out (same preset: replaced)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--speed-seconds", type=float, default=15.0, help="length of each speed run (0: skip them)")
+    parser.add_argument("--speed-seconds", type=float, default=15.0,
+                        help="length of each speed run (0: skip them, and keep the speed already in --out)")
+    parser.add_argument("--samples", type=int, default=5000,
+                        help="samples scored per copy, and real digits (at most 8,000; at least 1,000)")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     parser.add_argument("--plot", default=str(HERE.parent / "docs" / "quality_vs_time.png"))
     parser.add_argument("--grid", default=str(HERE.parent / "docs" / "default_60s.png"))
     parser.add_argument("--table", action="store_true", help="only print the tables and redraw the plot from --out")
     parser.add_argument("--rescore-real", action="store_true", help="with --table: score the real digits again")
     args = parser.parse_args()
+    if not 1000 <= args.samples <= 8000:
+        parser.error(f"--samples must be from 1000 to 8000 (the real digits outside the meter's own); got {args.samples}")
     if args.table:
         results = json.loads(Path(args.out).read_text())
         if args.rescore_real:
-            results["real digits"] = reading(score_real(load_meter(verbose=False), training_images()))
+            results["real digits"] = reading(score_real(load_meter(verbose=False), training_images(),
+                                                        results.get("samples", 1000)))
             Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
         plot(results, Path(args.plot))
         print(table(results))
@@ -270,20 +282,21 @@ def main() -> None:
     }
     grids = {"default": (Path(args.grid), "course default (50 piles)")}
     chosen = args.only.split(",") if args.only else list(plans)
-    real = score_real(meter, images)
+    real = score_real(meter, images, args.samples)
     results = {"machine": f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores, "
                           f"{device}, torch {torch.__version__}", "core GFLOP/s": core_gflops(),
                "cpu capability": torch.backends.cpu.get_cpu_capability(),  # AVX2 or AVX512: the pace moves with it
                "date": date.today().isoformat(), "meter accuracy": round(meter.accuracy, 4),
-               "real digits": reading(real), "runs": []}
+               "samples": args.samples, "real digits": reading(real), "runs": []}
     print(f"{results['machine']} ({results['core GFLOP/s']:g} GFLOP/s on one core); {args.seconds:g} s each; "
-          f"real digits: {real.summary()}", flush=True)
+          f"real digits ({args.samples:,}): {real[0].summary()}", flush=True)
     for key in chosen:
         name, config, data, special = plans[key]
         models = tutorial_models(device) if special == "tutorial" else None
         pace = core_gflops()  # this run's own: a neighbour on the host can slow one run and not the next
         history, copies = run(config, data, device, marks, models, labels if special == "conditional" else None)
-        marks_out = [{"seconds": t, "step": step, **reading(score(meter, g, config.model.latent_dim, conditional=special == "conditional"))}
+        marks_out = [{"seconds": t, "step": step, **reading(score(meter, g, config.model.latent_dim, args.samples,
+                                                                   special == "conditional"))}
                      for t, step, g in copies]
         if key in grids and any(t == 60 for t, _, _ in copies):  # the README's pictures: 64 digits after 60 s
             (step60, g60), = [(step, g) for t, step, g in copies if t == 60]
@@ -296,9 +309,18 @@ def main() -> None:
             f"{m['seconds']:g}s: {m['confident']:.0%}/{m['classes']}/{m['fd']:.0f}" for m in marks_out), flush=True)
     if args.speed_seconds > 0 and device.type == "cpu":
         results["speed"] = speeds(args.speed_seconds)
+        results["speed date"] = date.today().isoformat()
         print(json.dumps(results["speed"], indent=1))
+    elif not args.merge and Path(args.out).is_file():  # no speed runs: keep the ones measured before, with their date
+        before = json.loads(Path(args.out).read_text())
+        if "speed" in before:
+            results["speed"] = before["speed"]
+            results["speed date"] = before.get("speed date", before["date"].split(" (")[0])
     if args.merge and Path(args.out).is_file():
         before = json.loads(Path(args.out).read_text())
+        if before.get("samples", 1000) != args.samples:
+            sys.exit(f"{args.out} scored {before.get('samples', 1000):,} samples a copy, this run {args.samples:,}: "
+                     f"merge with --samples {before.get('samples', 1000)}, or write a new file (--out).")
         new = {run["preset"] for run in results["runs"]}
         results = before | {"runs": [r for r in before["runs"] if r["preset"] not in new] + results["runs"]}
         first, today = results["date"].split(" (")[0], date.today().isoformat()  # the first full run's date

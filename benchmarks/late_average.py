@@ -14,7 +14,8 @@ steps instead of the last ninth, until the decay caps it). Training is the same 
 G draws from changes. At each of --marks (steps) every average, its BatchNorm statistics re-measured as
 `train` does, is scored at each truncation on --samples samples of the benchmark's noise (the first 1,000
 are the benchmark's own 1,000), and the FD also on the first 1,000 alone, as the benchmark reads it.
---double-at N doubles the batch from step N instead of the default's 3,000, as `truncation.py --double-at` does.
+--double-at N doubles the batch from step N instead of the default's 3,000, as `truncation.py --double-at` does,
+and --g-hidden 512,256 trains G with other hidden widths, as `truncation.py --g-hidden` does.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import copy
 import torch
 
 from benchmark import run  # the benchmark's own run, by steps (this script's folder is on sys.path)
+from truncation import widths
 from gan_course.batches import training_images
+from gan_course.experiments import variant
 from gan_course.models import sample_noise
 from gan_course.quality import load_meter
 from gan_course.sampling import generate, remeasure_batchnorm, update_ema
@@ -42,6 +45,7 @@ def main() -> None:
     parser.add_argument("--psi", default="0.8", help="truncations to draw each average with")
     parser.add_argument("--samples", type=int, default=5000, help="samples scored per average (at least 1,000)")
     parser.add_argument("--double-at", type=int, help="the step from which batches double (default: the course default's)")
+    parser.add_argument("--g-hidden", type=widths, help="the generator's hidden widths instead of the default's, e.g. 512,256")
     args = parser.parse_args()
     marks = sorted(int(m) for m in args.marks.split(","))
     kinds = [(float(d), int(w)) for d in args.decays.split(",") for w in args.warmups.split(",")]  # (decay, warm-up)
@@ -53,7 +57,7 @@ def main() -> None:
     images, meter = training_images(), load_meter(verbose=False)
     z = sample_noise(args.samples, 64, torch.Generator().manual_seed(123))  # its first 1,000: the benchmark's noise
     for seed in (int(s) for s in args.seeds.split(",")):
-        config = course_default()
+        config = course_default() if args.g_hidden is None else variant(course_default(), g_hidden=args.g_hidden)
         config.ema, config.threads = 0.999, 1  # the shorter average, beside which the longer ones are kept
         if args.double_at is not None:
             config.double_batch_at = args.double_at or None  # 0: never

@@ -499,10 +499,10 @@ print(f"digit meter accuracy on held-out real digits: {meter.accuracy:.1%}")
 # The two settings you will change most. `LR` is the learning rate of both networks (the course
 # default); `EPOCHS` is chosen so the run takes about a minute on one CPU thread (the summary line under
 # the dashboard says how long it took here). The benchmark (`benchmarks/README.md`, one thread, 3 seeds)
-# read 93% of this default's digits confidently after 30 s of training on a core at full pace, and 92.5 to
-# 94% with an FD 1.08 to 1.24 times real digits' after 60 s (real digits: 96%); a core at half that pace buys
-# those steps 2 to 3 times later (88% after 60 s, 94% after 120 s in its run). Change them and run the next
-# cell again.
+# read 92 to 93% of this default's digits confidently after 30 s of training on a core at full pace, and 92
+# to 94% after 60 s (real digits: 96%), with an FD 1.4 to 1.5 times real digits' on 5,000 samples (not
+# yet the 1.3 times the course aims for); a core at half that pace buys those steps 2 to 3 times later (88%
+# after 60 s, 94% after 120 s in its run). Change them and run the next cell again.
 
 # %%
 EPOCHS = 30
