@@ -251,6 +251,11 @@ def main() -> None:
     args = parser.parse_args()
     if not 1000 <= args.samples <= 8000:
         parser.error(f"--samples must be from 1000 to 8000 (the real digits outside the meter's own); got {args.samples}")
+    if args.merge and Path(args.out).is_file():  # checked before the hour of training, not after it
+        counted = json.loads(Path(args.out).read_text()).get("samples", 1000)
+        if counted != args.samples:
+            parser.error(f"{args.out} scored {counted:,} samples a copy and this run would score {args.samples:,}: "
+                         f"merge with --samples {counted}, or write a new file (--out).")
     if args.table:
         results = json.loads(Path(args.out).read_text())
         if args.rescore_real:
@@ -311,16 +316,13 @@ def main() -> None:
         results["speed"] = speeds(args.speed_seconds)
         results["speed date"] = date.today().isoformat()
         print(json.dumps(results["speed"], indent=1))
-    elif not args.merge and Path(args.out).is_file():  # no speed runs: keep the ones measured before, with their date
+    elif args.speed_seconds == 0 and not args.merge and Path(args.out).is_file():  # keep the speed measured before
         before = json.loads(Path(args.out).read_text())
         if "speed" in before:
             results["speed"] = before["speed"]
             results["speed date"] = before.get("speed date", before["date"].split(" (")[0])
     if args.merge and Path(args.out).is_file():
         before = json.loads(Path(args.out).read_text())
-        if before.get("samples", 1000) != args.samples:
-            sys.exit(f"{args.out} scored {before.get('samples', 1000):,} samples a copy, this run {args.samples:,}: "
-                     f"merge with --samples {before.get('samples', 1000)}, or write a new file (--out).")
         new = {run["preset"] for run in results["runs"]}
         results = before | {"runs": [r for r in before["runs"] if r["preset"] not in new] + results["runs"]}
         first, today = results["date"].split(" (")[0], date.today().isoformat()  # the first full run's date
