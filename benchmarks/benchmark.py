@@ -111,9 +111,26 @@ def run(config: TrainConfig, images, device, marks, models=None, labels=None, se
     return result.history, copies
 
 
+MAX_SAMPLES = 8000  # the course's 10,000 digits less the digit meter's own 2,000 reference digits
+
+
+def benchmark_noise(n, latent_dim=64):
+    """The benchmark's n noise vectors: one seeded draw, so its first 1,000 are the same for any n."""
+    return sample_noise(n, latent_dim, torch.Generator().manual_seed(123))
+
+
+def real_digits(images, n=1000):
+    """n real digits the GANs learn from: a seeded random draw from all but the meter's last 2,000 reference
+    digits (its first 1,000 the same for any n). Random, not the first n: the offline split's first and second
+    halves come from different groups of writers, and the GANs learn from both."""
+    if not 1 <= n <= len(images) - 2000:
+        raise ValueError(f"n must be from 1 to {len(images) - 2000:,} (the digits outside the meter's own); got {n}")
+    return images[torch.randperm(len(images) - 2000, generator=torch.Generator().manual_seed(0))[:n]]
+
+
 def score(meter, generator, latent_dim, n=1000, conditional=False):
-    """The meter on n samples of `generator`, the benchmark's noise (its first 1,000 are the same for any n)."""
-    z = sample_noise(n, latent_dim, torch.Generator().manual_seed(123))
+    """The meter on n samples of `generator` from `benchmark_noise`, and on their first 1,000."""
+    z = benchmark_noise(n, latent_dim)
     chunks = z.split(250)
     asked = cycling_digits(n).split(250) if conditional else [None] * len(chunks)  # a conditional G: 0-9 in turn
     fake = torch.cat([generate(generator, chunk, digits) for chunk, digits in zip(chunks, asked)])
@@ -123,11 +140,9 @@ def score(meter, generator, latent_dim, n=1000, conditional=False):
 
 
 def score_real(meter, images, n=1000):
-    """The meter on n real digits the GANs learn from: a seeded random draw from all but the meter's last 2,000
-    reference digits. Random, not the first n: the offline split's first and second halves come from different
-    groups of writers, and the GANs learn from both. Returns the readings of all n and of the first 1,000."""
-    pick = torch.randperm(len(images) - 2000, generator=torch.Generator().manual_seed(0))[:n]
-    return meter.score(images[pick]), meter.score(images[pick[:1000]])
+    """The meter on n `real_digits`, and on their first 1,000."""
+    real = real_digits(images, n)
+    return meter.score(real), meter.score(real[:1000])
 
 
 def cpu_name() -> str:
@@ -171,6 +186,14 @@ def speeds(seconds: float) -> dict:
                       "ratio beside busy": round(busy["steps_per_s"] / alone["steps_per_s"], 2),
                       "ratio two at once": round(min(p["steps_per_s"] for p in pair) / alone["steps_per_s"], 2)}
     return out
+
+
+def earlier_speed(path: Path) -> dict:
+    """The speed runs of the results at `path` with their date ({"speed": ..., "speed date": ...}), or {} if none."""
+    before = json.loads(path.read_text()) if path.is_file() else {}
+    if "speed" not in before:
+        return {}
+    return {"speed": before["speed"], "speed date": before.get("speed date", before["date"].split(" (")[0])}
 
 
 def table(results: dict) -> str:
@@ -242,15 +265,16 @@ def main() -> None:
     parser.add_argument("--speed-seconds", type=float, default=15.0,
                         help="length of each speed run (0: skip them, and keep the speed already in --out)")
     parser.add_argument("--samples", type=int, default=5000,
-                        help="samples scored per copy, and real digits (at most 8,000; at least 1,000)")
+                        help=f"samples scored per copy, and real digits (1,000 to {MAX_SAMPLES:,})")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     parser.add_argument("--plot", default=str(HERE.parent / "docs" / "quality_vs_time.png"))
     parser.add_argument("--grid", default=str(HERE.parent / "docs" / "default_60s.png"))
     parser.add_argument("--table", action="store_true", help="only print the tables and redraw the plot from --out")
     parser.add_argument("--rescore-real", action="store_true", help="with --table: score the real digits again")
     args = parser.parse_args()
-    if not 1000 <= args.samples <= 8000:
-        parser.error(f"--samples must be from 1000 to 8000 (the real digits outside the meter's own); got {args.samples}")
+    if not 1000 <= args.samples <= MAX_SAMPLES:
+        parser.error(f"--samples must be from 1000 to {MAX_SAMPLES} (the real digits outside the meter's own); "
+                     f"got {args.samples}")
     if args.merge and Path(args.out).is_file():  # checked before the hour of training, not after it
         counted = json.loads(Path(args.out).read_text()).get("samples", 1000)
         if counted != args.samples:
@@ -305,7 +329,7 @@ def main() -> None:
                      for t, step, g in copies]
         if key in grids and any(t == 60 for t, _, _ in copies):  # the README's pictures: 64 digits after 60 s
             (step60, g60), = [(step, g) for t, step, g in copies if t == 60]
-            z = sample_noise(64, config.model.latent_dim, torch.Generator().manual_seed(123))
+            z = benchmark_noise(64, config.model.latent_dim)
             save_grid(generate(g60, z), grids[key][0], f"{grids[key][1]} after 60 s ({step60:,} steps)")
         results["runs"].append({"name": name, "preset": key, "threads": history.threads, "steps": history.step[-1],
                                 "core GFLOP/s": pace, "marks": marks_out,
@@ -316,11 +340,8 @@ def main() -> None:
         results["speed"] = speeds(args.speed_seconds)
         results["speed date"] = date.today().isoformat()
         print(json.dumps(results["speed"], indent=1))
-    elif args.speed_seconds == 0 and not args.merge and Path(args.out).is_file():  # keep the speed measured before
-        before = json.loads(Path(args.out).read_text())
-        if "speed" in before:
-            results["speed"] = before["speed"]
-            results["speed date"] = before.get("speed date", before["date"].split(" (")[0])
+    elif args.speed_seconds == 0 and not args.merge:  # keep the speed measured before
+        results |= earlier_speed(Path(args.out))
     if args.merge and Path(args.out).is_file():
         before = json.loads(Path(args.out).read_text())
         new = {run["preset"] for run in results["runs"]}

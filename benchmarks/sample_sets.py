@@ -5,7 +5,7 @@
 Trains the course default by steps with the benchmark's settings (`benchmark.run`, one torch thread: the same
 seed gives the benchmark day's digits at a step whatever the machine's pace) and copies its sampled generator
 at each of --marks. The digit meter then reads --sets sets of 1,000: the real digits outside the meter's own
-2,000 (`benchmark.score_real`'s draw) and samples from the benchmark's noise (`benchmark.score`'s; the first
+2,000 (`benchmark.real_digits`) and samples from the benchmark's noise (`benchmark.benchmark_noise`; the first
 set of each is the benchmark's 1,000), and the first 5,000 and all of them together. benchmarks/README.md,
 *One reading of 1,000 samples*, says what it showed.
 """
@@ -16,9 +16,8 @@ import argparse
 
 import torch
 
-from benchmark import run  # the benchmark's own run, by steps (this script's folder is on sys.path)
+from benchmark import MAX_SAMPLES, benchmark_noise, real_digits, run  # this script's folder is on sys.path
 from gan_course.batches import training_images
-from gan_course.models import sample_noise
 from gan_course.quality import load_meter
 from gan_course.sampling import generate
 from gan_course.settings import course_default
@@ -36,15 +35,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--marks", default="7930,36273", help="steps at which to copy the generator")
-    parser.add_argument("--sets", type=int, default=8, help="sets of 1,000 (at most 8: the real digits outside the meter's)")
+    most = MAX_SAMPLES // 1000
+    parser.add_argument("--sets", type=int, default=most, help=f"sets of 1,000 (at most {most}: the real digits "
+                                                                f"outside the meter's)")
     args = parser.parse_args()
-    if not 1 <= args.sets <= 8:
-        parser.error(f"--sets must be from 1 to 8 (8,000 real digits lie outside the meter's own); got {args.sets}")
+    if not 1 <= args.sets <= most:
+        parser.error(f"--sets must be from 1 to {most} ({MAX_SAMPLES:,} real digits lie outside the meter's own); "
+                     f"got {args.sets}")
     torch.set_num_threads(1)
     images, meter = training_images(), load_meter(verbose=False)
-    pick = torch.randperm(len(images) - 2000, generator=torch.Generator().manual_seed(0))  # as score_real draws
-    print(f"real digits: {read_sets(meter, images[pick[:1000 * args.sets]], args.sets)}", flush=True)
-    z = sample_noise(1000 * args.sets, 64, torch.Generator().manual_seed(123))  # as score draws: the first 1,000 alike
+    print(f"real digits: {read_sets(meter, real_digits(images, 1000 * args.sets), args.sets)}", flush=True)
+    z = benchmark_noise(1000 * args.sets)
     config = course_default()
     config.threads = 1
     _, copies = run(config, images, torch.device("cpu"), [int(m) for m in args.marks.split(",")], seed=args.seed,
