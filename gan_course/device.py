@@ -266,7 +266,7 @@ def pace_note(gflops: float, path: Path | str = BENCHMARK, *, step_ms: float | N
     minute = [m["step"] for r in default for m in r["marks"] if m["seconds"] == 60]
     if not minute:
         raise CourseError(f"{path} has no 60 s mark of the course default: run ./course.sh benchmark.")
-    date = results.get("date", "undated")
+    date = results.get("newer", {}).get("default") or results.get("date", "undated").split(" (")[0]  # its own run's
     there_ms = default[0].get("ms_per_step")
     first = f"This core: {gflops:.0f} GFLOP/s on one thread. The benchmark's ({date}): {bench:.0f}.\n"
     if step_ms is None or there_ms is None:

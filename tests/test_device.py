@@ -175,6 +175,9 @@ def test_pace_note_scales_the_benchmarks_minute_by_this_cores_speed(tmp_path):
     assert device.pace_note(100.0, tmp_path / "results.json").endswith(
         "(2026-01-02): 50.\nThere a minute of the course default's training bought 3,000 steps.\n"
         "At 2.0x its pace, expect roughly 6,000 steps a minute here.")
+    results |= {"date": "2026-01-02 (default: 2026-01-09)", "newer": {"default": "2026-01-09"}}  # merged in later
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert "The benchmark's (2026-01-09): 50." in device.pace_note(100.0, tmp_path / "results.json")  # its own run's
     committed = device.pace_note(device.core_gflops(size=256, repeats=5))
     assert committed.startswith("This core: ") and "steps a minute here." in committed
 
