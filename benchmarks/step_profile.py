@@ -13,7 +13,8 @@ in one call ("together"), both, the library's step on G and D
 compiled by `torch.compile` ("compiled"; the time its first steps take to compile is printed), or the library's
 step with the gradient penalty R1 at --gamma ("r1", on every `R1_EVERY`-th step as `train` applies it; the
 library's step it is compared with has none), or the library's step on half the batch ("half": how much dearer
-the default's batches of 64 are than its first 32). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
+the default's batches of 64 are than its first 32), or the library's step with a D told the pile once, beside
+the pixels only ("once": the default's D without its projection). Run it on an otherwise idle machine; benchmarks/README.md says what it showed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from dataclasses import replace
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -33,7 +35,7 @@ from gan_course.seeding import seed_everything
 from gan_course.settings import course_default
 from gan_course.steps import STATS, discriminator_step, r1_weight, step_on_device
 
-CHANGES = ("frozen", "together", "both", "compiled", "r1", "half")
+CHANGES = ("frozen", "together", "both", "compiled", "r1", "half", "once")
 
 
 def gflops(a: torch.Tensor, b: torch.Tensor, repeats: int = 300) -> tuple[float, float]:
@@ -93,14 +95,17 @@ def main() -> None:
     opt_g, opt_d = make_optimizers(generator, discriminator, config.lr_g, config.lr_d, (config.beta1, 0.999))
     average = copy.deepcopy(generator).requires_grad_(False)
     step, compiled = 0, (torch.compile(generator), torch.compile(discriminator))
+    once = build_models(replace(config.model, projection=False), torch.device("cpu"))[1]  # "once": its own D and Adam
+    opt_once = make_optimizers(generator, once, config.lr_d, config.lr_d, (config.beta1, 0.999))[1]
 
     def one(change: str | None = None) -> None:
         nonlocal step
         index = torch.randint(0, len(images), (args.batch // 2 if change == "half" else args.batch,), generator=rng)
-        if change in (None, "compiled", "r1", "half"):
+        if change in (None, "compiled", "r1", "half", "once"):
             g, d = compiled if change == "compiled" else (generator, discriminator)  # the same weights either way
+            d, d_optimiser = (once, opt_once) if change == "once" else (d, opt_d)
             r1 = r1_weight(args.gamma, step + 1) if change == "r1" else 0.0
-            step_on_device(g, d, opt_g, opt_d, images[index], rng, labels=piles[index], r1=r1)
+            step_on_device(g, d, opt_g, d_optimiser, images[index], rng, labels=piles[index], r1=r1)
         else:
             changed_step(generator, discriminator, opt_g, opt_d, images[index], piles[index], rng, change)
         step += 1

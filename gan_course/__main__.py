@@ -100,7 +100,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"double the batch from the first epoch at or after this step, 0 for never (default "
                         f"{default.double_batch_at} for the MLP; notebook 05)")
     t.add_argument("--halve-lr-at", type=step_or_never, metavar="STEP",
-                   help="halve both learning rates after this step (default: never; notebook 07)")
+                   help=f"halve both learning rates after this step, 0 for never (default: {default.halve_lr_at} for "
+                        f"the MLP with piles, never without; notebook 07)")
     t.add_argument("--r1", type=gamma_or_none, metavar="GAMMA",
                    help=f"gamma of the gradient penalty on real digits, R1 (0 for none; default: "
                         f"{default.r1 or 0:g} for the MLP with piles, none without; notebook 07)")

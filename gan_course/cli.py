@@ -75,7 +75,8 @@ def model_from_flags(model: ModelConfig, args: argparse.Namespace) -> ModelConfi
         undo = "" if other else f", or drop {flag} (the MLP's default has {PILES} piles)"
         raise CourseError(f"--truncation shrinks the style numbers of the GAN with piles, and {why} trains one "
                           f"without piles. Drop --truncation{undo}.")
-    return replace(model, islands=islands, piles=piles, truncation=truncation)
+    return replace(model, islands=islands, piles=piles, truncation=truncation,
+                   projection=model.projection and bool(piles))  # D told the pile at its output: piles only
 
 
 def train(args: argparse.Namespace) -> int:
@@ -89,7 +90,10 @@ def train(args: argparse.Namespace) -> int:
     config.batch_size, config.k, config.threads = args.batch_size, args.k, threads
     if args.double_batch_at is not None:  # else the preset's: 3000 for the MLP, never for the DCGAN and conditional GAN
         config.double_batch_at = args.double_batch_at or None
-    config.halve_lr_at = args.halve_lr_at or None  # no preset halves its learning rates
+    if args.halve_lr_at is not None:  # else the preset's: after step 15,000 for the MLP with piles
+        config.halve_lr_at = args.halve_lr_at or None
+    elif not config.model.piles:  # without piles, as course_default(piles=False): no halving either
+        config.halve_lr_at = None
     if args.r1 is not None:  # else the preset's
         config.r1 = args.r1 or None
     elif not config.model.piles:  # without piles, as course_default(piles=False): without the penalty too

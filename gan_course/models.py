@@ -32,8 +32,9 @@ class ModelConfig:
     islands: int = 0  # MLP G only: > 1 turns the noise's first numbers into that many islands (`to_islands`, notebook 05)
     piles: int = 0  # MLP only: > 1 sorts the digits into that many piles, and G and D are told the pile (notebook 07)
     # piles only: < 1 shrinks the noise's style numbers when G draws, never in training (the truncation trick,
-    # notebook 07; the course default draws at 0.8)
+    # notebook 07; the course default draws at 0.9)
     truncation: float = 1.0
+    projection: bool = False  # piles only: D is told the pile at its output too (`PiledDiscriminator`, notebook 07)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -58,6 +59,9 @@ class ModelConfig:
                 or not 0 < self.truncation <= 1:
             raise CourseError(f"truncation must be a number above 0 and at most 1 (1: draw with the noise as it is, "
                               f"0.8: shrink its style numbers by a fifth); got {self.truncation!r}.")
+        if not isinstance(self.projection, bool) or (self.projection and not self.piles):
+            raise CourseError(f"projection (D told the pile at its output too) is True or False, and only for the GAN "
+                              f"with piles; got projection={self.projection!r} with piles={self.piles}.")
         if self.truncation != 1 and not self.piles:
             raise CourseError("truncation is for the GAN with piles (its G picks the pile from z's first number and "
                               "draws with the rest shrunk); set truncation=1, or piles=50 on the unconditional MLP.")
@@ -148,7 +152,7 @@ def build_models(config: ModelConfig | None = None, device: torch.device | str =
         from gan_course.piles import PiledDiscriminator, PiledGenerator  # local import: piles build on this module
 
         return (PiledGenerator(config.latent_dim, config.g_hidden, config.piles, config.truncation).to(device),
-                PiledDiscriminator(config.d_hidden, config.piles).to(device))
+                PiledDiscriminator(config.d_hidden, config.piles, config.projection).to(device))
     if config.model == "mlp":
         generator = MLPGenerator(config.latent_dim, config.g_hidden, config.islands)
         discriminator = MLPDiscriminator(config.d_hidden)

@@ -15,7 +15,7 @@ from torch import nn
 
 from gan_course.conditional import ConditionalDiscriminator, one_hot
 from gan_course.errors import CourseError
-from gan_course.models import MLPGenerator
+from gan_course.models import MLPGenerator, check_image_batch
 
 PILE_ROUNDS = 30  # k-means rounds at most; it usually settles sooner
 
@@ -117,10 +117,28 @@ class PiledGenerator(nn.Module):
 
 
 class PiledDiscriminator(ConditionalDiscriminator):
-    """(images (B, 1, 28, 28), piles (B,)) -> logits (B,): the conditional D, told the pile instead of the digit."""
+    """(images (B, 1, 28, 28), piles (B,)) -> logits (B,): the conditional D, told the pile instead of the digit.
 
-    def __init__(self, hidden: tuple[int, ...] = (256,), piles: int = 50):
+    projection=True (the course default's): told the pile twice, at its input as the conditional D is, and
+    again at its output, where each pile has its own direction in D's last hidden layer h (B, width), a
+    *projection* (Miyato and Koyama, 2018): logit = w·h + b + e[pile]·h. At the input the pile can only shift
+    what D's first layer makes of the pixels; at the output it decides which of D's features count for this
+    pile. e starts at 0, so D starts as the one without.
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (256,), piles: int = 50, projection: bool = False):
         super().__init__(hidden, classes=piles)
+        self.projection = nn.Embedding(piles, self.net[-1].in_features) if projection else None
+        if self.projection is not None:
+            nn.init.zeros_(self.projection.weight)
+
+    def forward(self, images: torch.Tensor, piles: torch.Tensor) -> torch.Tensor:
+        if self.projection is None:
+            return super().forward(images, piles)
+        check_image_batch(images)
+        self.check(piles, len(images))
+        h = self.net[:-1](torch.cat([images.flatten(1), one_hot(piles, self.classes).to(images.device)], dim=1))
+        return self.net[-1](h).squeeze(1) + (self.projection(piles) * h).sum(1)  # (B,)
 
     def check(self, labels: torch.Tensor, n: int) -> None:
         check_piles(labels, self.classes, n)

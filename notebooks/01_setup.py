@@ -229,7 +229,8 @@ _ = set_threads(1)
 #
 # The course's 2-core machine has come in two paces under the same name: 83 to 102 billion floating-point
 # operations a second (GFLOP/s) on one thread on its fast days, 35 on its slow ones (`benchmarks/README.md`).
-# A minute of training bought 7,657 to 7,930 steps of the course default on the first and 3,255 on the
+# A minute of training bought 6,987 steps of the course default on the first in its latest run (7,657 to
+# 7,930 before its D was told the pile twice, notebook 07, which costs about 6% a step) and 3,255 on the
 # second, and the digits at a given step were the same on both: the slower core draws them later, not
 # worse. The notebooks train for a number of steps, so their figures are the same on any machine; only their
 # minutes change. One second of products of two 1,024 × 1,024 matrices says which kind of core this is. The
@@ -259,7 +260,7 @@ model_config
 
 # %% [markdown]
 # One sentence each. (The number of DataLoader worker processes is the default of `make_loader`, which
-# notebook 02 introduces.) Three of them, *piles*, *islands* and *truncation*, are tricks for cleaner
+# notebook 02 introduces.) Four of them, *piles*, *islands*, *truncation* and *projection*, are tricks for cleaner
 # digits that notebooks 05 and 07 explain; for now, read them as names.
 
 # %%
@@ -275,6 +276,7 @@ settings = [
     ("piles", model_config.piles, "the digits sorted into this many piles of look-alikes, told to G and D (07)"),
     ("islands", model_config.islands, "0: none; without piles the noise has 10 islands instead (notebook 05)"),
     ("truncation", model_config.truncation, "when G draws, never in training: its noise's style shrunk to this (07)"),
+    ("projection", model_config.projection, "D is told the pile at its output too, not only beside the pixels (07)"),
     ("channels", 1, "MNIST digits are grey: one channel of 28 x 28 pixels"),
 ]
 for name, value, why in settings:
@@ -292,9 +294,10 @@ settings = [
     ("beta1", train_config.beta1, "Adam's momentum: lower than the usual 0.9, as in the DCGAN paper"),
     ("k", train_config.k, "generator steps per discriminator step"),
     ("epochs", train_config.epochs, "passes over the data: None, the course uses a time budget instead"),
-    ("seconds", train_config.seconds, "the training budget: 92.5 to 94% confident digits after 60 s (benchmarks/README.md)"),
+    ("seconds", train_config.seconds, "the training budget: 92 to 92.5% confident digits after 60 s (benchmarks/README.md)"),
     ("ema", train_config.ema, "decay of the average of G's weights the digits are drawn from (notebooks 05, 07)"),
     ("r1", train_config.r1, "a penalty that keeps D smooth at the real digits, every 4th step (notebook 07)"),
+    ("halve_lr_at", train_config.halve_lr_at, "after this step both learning rates are halved (notebook 07)"),
 ]
 for name, value, why in settings:
     print(f"{name:>15} = {str(value):<13} {why}")

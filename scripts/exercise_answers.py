@@ -47,9 +47,9 @@ CELL_EDITS = {
               ("sizes = torch.bincount(piles, minlength=50)", "sizes = torch.bincount(piles, minlength=10)"),
               ('print(f"50 piles of', 'print(f"10 piles of'), ("centres.view(50, 1, 28, 28)", "centres.view(10, 1, 28, 28)"),
               ("for p in range(50))", "for p in range(10))")]),
-    # 07, Try this 8: the piles' G drawn at truncation 0.5 and 0.2 as well, "in the loop above"
+    # 07, Try this 8: the projection run's G drawn at truncation 0.5 and 0.2 as well, "in the loop above"
     "07-8": ("07_conditional", 'print(f"truncation {psi:g}: {drawn_quality[psi].summary()}")',
-             [("for psi in (1.0, TRUNCATION):", "for psi in (1.0, TRUNCATION, 0.5, 0.2):")]),
+             [("for psi in (1.0, TRUNCATION, 0.8):", "for psi in (1.0, TRUNCATION, 0.8, 0.5, 0.2):")]),
 }
 
 

@@ -77,8 +77,9 @@ def recorded_model(folder) -> tuple[int, int, float | None, int | None]:
     (["--piles", "0", "--islands", "10"], (0, 10, None, None)),
     (["--islands", "10", "--r1", "0.3"], (0, 10, 0.3, None)),  # asked for by name
     (["--halve-lr-at", "500"], (50, 0, 0.3, 500)),
-    (["--halve-lr-at", "0"], (50, 0, 0.3, None)),  # never, as without the flag
-    (["--islands", "0"], (50, 0, 0.3, None)),  # the default already has no islands
+    (["--halve-lr-at", "0"], (50, 0, 0.3, None)),  # never
+    (["--islands", "0"], (50, 0, 0.3, 15_000)),  # the default already has no islands
+    (["--islands", "10", "--halve-lr-at", "900"], (0, 10, None, 900)),  # asked for by name
 ])
 def test_train_records_the_piles_and_islands_asked_for(tmp_path, args, recorded):
     assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
@@ -96,7 +97,8 @@ def test_the_islands_flag_trains_the_librarys_islands_preset(tmp_path):
 
 
 def test_train_records_the_default_piles(trained_run):
-    assert recorded_model(trained_run[1]) == (50, 0, 0.3, None)
+    assert recorded_model(trained_run[1]) == (50, 0, 0.3, 15_000)
+    assert json.loads((trained_run[1] / "history.json").read_text())["config"]["model"]["projection"] is True
 
 
 def test_train_records_when_the_batch_doubles_and_0_means_never(trained_run, tmp_path):

@@ -136,7 +136,7 @@ def test_changes_names_the_settings_that_differ_from_the_course_default():
     assert changes(course_default()) == "course default"
     assert changes(variant(g_loss="saturating", d_hidden=(1024, 512), k=2)) == "k=2, g_loss=saturating, d_hidden=(1024, 512)"
     islands = course_default(piles=False)
-    assert changes(islands) == "ema=0.999, r1=None, islands=10, piles=0, truncation=1"
+    assert changes(islands) == "halve_lr_at=None, ema=0.999, r1=None, islands=10, piles=0, truncation=1, projection=False"
     assert changes(islands, base=islands) == "unchanged"
     assert changes(variant(islands, k=2), base=islands) == "k=2"
 

@@ -139,13 +139,40 @@ def test_model_config_refuses_piles_beside_digits_islands_or_the_dcgan(changes):
 
 def test_the_course_default_has_piles_and_without_them_is_the_same_run_with_islands_no_penalty_a_shorter_average():
     piled, islands = course_default(), course_default(piles=False)
-    assert piled.model == ModelConfig(piles=PILES, truncation=TRUNCATION) and (PILES, TRUNCATION) == (50, 0.8)
+    assert piled.model == ModelConfig(piles=PILES, truncation=TRUNCATION, projection=True)
+    assert (PILES, TRUNCATION, piled.halve_lr_at) == (50, 0.9, 15_000)
     assert course_default(piles=True) == piled
     assert (piled.ema, islands.ema) == (0.9998, 0.999)
-    assert replace(piled, model=islands.model, r1=None, ema=0.999) == islands and islands.model == ModelConfig(islands=10)
+    assert replace(piled, model=islands.model, r1=None, ema=0.999, halve_lr_at=None) == islands
+    assert islands.model == ModelConfig(islands=10)
     for model, conditional in (("dcgan", False), ("mlp", True)):
         with pytest.raises(CourseError, match="piles go with the unconditional MLP GAN"):
             course_default(model, conditional, piles=True)
+
+
+def test_a_projection_d_starts_as_the_d_without_and_then_judges_each_pile_by_its_own_direction():
+    torch.manual_seed(0)
+    plain = PiledDiscriminator(piles=5)
+    torch.manual_seed(0)
+    projecting = PiledDiscriminator(piles=5, projection=True)
+    images, piles = torch.rand(6, 1, 28, 28) * 2 - 1, torch.tensor([0, 1, 2, 3, 4, 1])
+    assert projecting.projection.weight.shape == (5, 256) and not projecting.projection.weight.any()
+    assert torch.equal(projecting(images, piles), plain(images, piles))  # same weights, e at 0: the same scores
+    with torch.no_grad():
+        projecting.projection.weight[1] = 0.1
+        h = plain.net[:-1](torch.cat([images.flatten(1), torch.eye(5)[piles]], 1))  # D's last hidden layer
+    moved = projecting(images, piles) - plain(images, piles)
+    assert torch.allclose(moved, torch.where(piles == 1, 0.1 * h.sum(1), 0), atol=1e-5)  # only pile 1's scores move
+
+
+def test_the_projection_is_for_the_gan_with_piles_only():
+    assert build_models(ModelConfig(piles=5))[1].projection is None
+    assert isinstance(build_models(ModelConfig(piles=5, projection=True))[1].projection, torch.nn.Embedding)
+    with pytest.raises(CourseError, match=re.escape("projection (D told the pile at its output too) is True or False, "
+                                                    "and only for the GAN with piles; got projection=True with piles=0.")):
+        ModelConfig(islands=10, projection=True)
+    with pytest.raises(CourseError, match="got projection=1 with piles=5"):
+        ModelConfig(piles=5, projection=1)
 
 
 @pytest.mark.parametrize("config, title", [
@@ -275,7 +302,7 @@ def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsy
     assert main(["train", "--steps", "3", "--no-meter", "--samples", "10", "--piles", "20", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.startswith("Training the mlp GAN with 20 piles on ")
     model = json.loads((tmp_path / "history.json").read_text())["config"]["model"]
-    assert (model["piles"], model["islands"]) == (20, 0)
+    assert (model["piles"], model["islands"], model["projection"]) == (20, 0, True)  # the default's D, 20 piles
     loaded, _ = load_generator(tmp_path / "generator.pt")
     assert isinstance(loaded, PiledGenerator) and loaded.ready
     assert main(["sample", str(tmp_path), "--samples", "10", "--device", "cpu"]) == 0  # G(z): the piles come from z
@@ -284,10 +311,10 @@ def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsy
 
 
 @pytest.mark.parametrize("args, truncation", [
-    ([], 0.8),  # the default's
+    ([], 0.9),  # the default's
     (["--truncation", "0.6"], 0.6),
     (["--truncation", "1"], 1.0),  # none
-    (["--piles", "20"], 0.8),  # other piles keep the default's drawing
+    (["--piles", "20"], 0.9),  # other piles keep the default's drawing
     (["--piles", "0"], 1.0),  # without piles, nothing to truncate
     (["--islands", "10"], 1.0),
 ])
