@@ -506,8 +506,8 @@ fig = compare_runs([pile_run, projection_run], title=f"D told the pile once and 
 # on D(x) climbs to nearly 0.9 while D(G(z)) falls to 0.2, then they settle near 0.56 and 0.44 instead of
 # 0.52 and 0.48. With a direction of its own for each pile, D can be sure of more, and what it tells G is
 # more specific. The benchmark measured it over 3 seeds, counted in steps, 5,000 samples each
-# (`benchmarks/README.md`, *Told the pile twice*): after the steps of a minute an FD of 34 to 37 against 40
-# to 43 told once, and after the steps of 15 s, 90 to 92% confident digits where the course's GAN told
+# (`benchmarks/README.md`, *Told the pile twice*): after the steps of a minute an FD of 34 to 37 drawn at
+# 0.9, against 40 to 43 told once and drawn at 0.8 (38 and 42 at 0.9), and after the steps of 15 s, 90 to 92% confident digits where the course's GAN told
 # once read 78%. It costs 6 to 7% more time a step.
 
 # %%
@@ -557,7 +557,7 @@ plt.show()
 # benchmark measured the course default over 3 seeds on 5,000 samples (`benchmarks/README.md`, *Told the
 # pile twice*): after the steps of a minute, 90.8 to 91.2% confident at 1, 92.0 to 92.4% at 0.9 and 92.8 to
 # 93.4% at 0.8, with FDs of 32 to 35, 34 to 37 and 38 to 42. Each tenth shrunk buys about a point of
-# confident digits and costs 2 to 4 of FD; 0.9 is as far as the course can shrink and keep the minute's FD
+# confident digits and costs 2 to 5 of FD; 0.9 is as far as the course can shrink and keep the minute's FD
 # within 1.3 times real digits'. Shrink much further and the digits of a pile grow alike (try 8 below).
 
 # %%
@@ -677,7 +677,8 @@ print("the same average for the first 8,990 steps:",
 
 # %% [markdown]
 # Why the last *ninth* early on? That is the 10 in the early rate, (1 + step) / (10 + step). The benchmark
-# tried others at the steps of the first minute (seed 0, 5,000 samples, step 7,930, `benchmarks/README.md`):
+# tried others at the steps of the first minute (seed 0, 5,000 samples, step 7,930, the course default
+# before its D was told the pile twice, drawn at 0.8, `benchmarks/README.md`):
 #
 # | early on the average covers | confident | FD |
 # | --- | ---: | ---: |
@@ -695,7 +696,7 @@ print("the same average for the first 8,990 steps:",
 # ### Smaller steps after two minutes
 #
 # With D told the pile twice, the course default changes one more thing, for long runs only: after step
-# 15,000 (about two minutes on one thread of a core at full pace) both learning rates halve, once
+# 15,000 (a little past two minutes on one thread of a core at full pace) both learning rates halve, once
 # (`halve_lr_at`; `HALVE_LR_AT`). Early on, big steps carry G quickly to digits; later its mistakes are
 # small, and steps as big overshoot them. The training loop calls this before every step:
 
