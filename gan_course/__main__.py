@@ -116,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--truncation", type=shrink_factor, metavar="PSI",
                    help=f"with piles: draw with the noise's style numbers times PSI (the truncation trick; default "
                         f"{default.model.truncation:g} with the default's piles; notebook 07); 1 for none")
+    t.add_argument("--projection", type=int, choices=(0, 1),
+                   help="with piles: 1 tells D the pile at its output too, a projection (the default's), 0 only "
+                        "beside the pixels; notebook 07")
     t.add_argument("--islands", type=count_or_none, help="islands in the MLP's noise instead of the piles (10 before the "
                                                "piles came; notebook 05), 0 for plain noise")
     t.add_argument("--seed", type=int, default=0)

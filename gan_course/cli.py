@@ -52,7 +52,7 @@ def write_samples(generator, latent_dim: int, n: int, seed: int, out: Path, titl
 
 
 def model_from_flags(model: ModelConfig, args: argparse.Namespace) -> ModelConfig:
-    """The preset's model with --piles, --islands and --truncation; combinations that cannot train are refused
+    """The preset's model with --piles, --islands, --truncation and --projection; combinations that cannot train are refused
     in the flags' own words, before anything is written."""
     islands, piles = args.islands or 0, args.piles
     other = "--model dcgan" if model.model != "mlp" else "--conditional" if model.conditional else None
@@ -75,8 +75,12 @@ def model_from_flags(model: ModelConfig, args: argparse.Namespace) -> ModelConfi
         undo = "" if other else f", or drop {flag} (the MLP's default has {PILES} piles)"
         raise CourseError(f"--truncation shrinks the style numbers of the GAN with piles, and {why} trains one "
                           f"without piles. Drop --truncation{undo}.")
-    return replace(model, islands=islands, piles=piles, truncation=truncation,
-                   projection=model.projection and bool(piles))  # D told the pile at its output: piles only
+    if args.projection and not piles:  # asked for by name, with no piles to tell D
+        flag = "--islands" if islands else "--piles"
+        raise CourseError(f"--projection tells D the pile at its output, and {other or f'{flag} {islands or 0}'} "
+                          f"trains a GAN without piles. Drop --projection.")
+    projection = bool(args.projection) if args.projection is not None else model.projection and bool(piles)
+    return replace(model, islands=islands, piles=piles, truncation=truncation, projection=projection)
 
 
 def train(args: argparse.Namespace) -> int:

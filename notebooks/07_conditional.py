@@ -756,6 +756,7 @@ print("the same rate for the first 15,000 steps:", rates["the course default"][:
 #
 # ```bash
 # python -m gan_course train --out runs/piles                   # 60 s, the course default: 50 piles
+# python -m gan_course train --projection 0 --out runs/once     # the same, D told the pile beside the pixels only
 # python -m gan_course train --truncation 1 --out runs/wide     # the same, drawn with the noise as it is
 # python -m gan_course train --r1 0 --out runs/steep            # the same, without the penalty on D's slope
 # python -m gan_course train --ema 0.999 --out runs/short       # the same, drawn from notebook 05's shorter average
@@ -817,7 +818,7 @@ print("temporary folder removed:", not Path(folder.name).exists())
 #   `--piles 50`); `course_default(piles=False)` has the islands instead.
 # - Told the pile twice: the course default's D hears the pile beside the pixels and again at its output,
 #   where each pile has its own direction in D's last hidden layer (a projection discriminator,
-#   `projection=True`): a lower FD from the first seconds on.
+#   `projection=True`, `--projection 0` for none): a lower FD from the first seconds on.
 # - The truncation trick: when it draws, the course default shrinks the noise's style numbers to 0.9 of
 #   their size (`truncation=0.9`, `--truncation 1` for none): more typical, clearer digits, a little less
 #   variety. Training never truncates.

@@ -140,6 +140,10 @@ def test_train_records_the_setting_asked_for_and_0_means_none(trained_run, tmp_p
                                               "--piles (the MLP's default has 50 piles)."),
     (["--conditional", "--truncation", "0.8"], "error: --truncation shrinks the style numbers of the GAN with piles, "
                                                "and --conditional trains one without piles. Drop --truncation."),
+    (["--islands", "10", "--projection", "1"], "error: --projection tells D the pile at its output, and --islands 10 "
+                                               "trains a GAN without piles. Drop --projection."),
+    (["--model", "dcgan", "--projection", "1"], "error: --projection tells D the pile at its output, and --model dcgan "
+                                                "trains a GAN without piles. Drop --projection."),
 ])
 def test_settings_that_cannot_train_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     assert main(["train", "--steps", "2", "--no-meter", "--out", str(tmp_path / "out"), *args]) == 2

@@ -310,6 +310,13 @@ def test_cli_trains_with_piles_and_records_them(tmp_path, restore_threads, capsy
                        torch.load(tmp_path / "samples.pt", weights_only=True))
 
 
+@pytest.mark.parametrize("args, projection", [([], True), (["--projection", "0"], False), (["--projection", "1"], True),
+                                              (["--islands", "10"], False), (["--islands", "10", "--projection", "0"], False)])
+def test_cli_tells_d_the_pile_at_its_output_as_asked_and_records_it(tmp_path, restore_threads, args, projection):
+    assert main(["train", "--steps", "2", "--no-meter", "--samples", "10", *args, "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["model"]["projection"] is projection
+
+
 @pytest.mark.parametrize("args, truncation", [
     ([], 0.9),  # the default's
     (["--truncation", "0.6"], 0.6),
